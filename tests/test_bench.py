@@ -1,0 +1,22 @@
+"""`portalit bench`: each benchmark measures ours and a peer in the same run and reports the ratio.
+Behaviour only (keys, consistency); the numbers themselves go in the issue notes, not asserts."""
+import json
+
+import pytest
+
+from .conftest import run_cli
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("what", ["chat", "embed", "analogy"])
+def test_bench_reports_ours_peer_and_ratio(what):
+    out = run_cli("bench", what, "--quick", "--json", timeout=900)
+    assert out.returncode == 0, out.stderr[-2000:]
+    body = json.loads(out.stdout)
+    assert body["ours"] > 0 and body["peer"] > 0
+    assert body["ratio"] == pytest.approx(body["ours"] / body["peer"], rel=0.02)
+    if what == "chat":
+        assert body["tokens"] == body["peer_tokens"]  # greedy: both generated the same tokens
+        assert body["ttft_s"] > 0 and body["cold_chat_s"] > 0 and body["peak_rss_mb_chat_embed"] > 100
+    if what == "embed":
+        assert body["max_abs_diff"] < 1e-4  # the same vectors, so the same work

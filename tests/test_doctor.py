@@ -1,0 +1,14 @@
+from portalit import doctor
+
+
+def test_report_lists_backends_models_and_packages():
+    data = doctor.report()
+    assert data["backends"]["local-cpu"]["ready"]
+    assert all(m["installed"] and m["size_mb"] > 10 for m in data["embedded_models"])
+    assert data["packages"]["litellm"] == "1.110.2"
+    assert data["ok"]
+
+
+def test_render_is_readable_text():
+    text = doctor.render(doctor.report())
+    assert "local-cpu" in text and "glove-50d" in text and "all set" in text

@@ -1,0 +1,1 @@
+"""The widget layer, installed as `portalit.widgets` (see pyproject's package-dir)."""
