@@ -14,6 +14,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 for key, value in {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "LITELLM_LOCAL_MODEL_COST_MAP": "True"}.items():
     os.environ.setdefault(key, value)
+# nbgrader runs `alembic` (and notebooks run `jupyter`) from the venv's bin.
+os.environ["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
 # A stray PORTALIT_BACKEND from a kernel or shell must not change what the tests exercise.
 os.environ.pop("PORTALIT_BACKEND", None)
 os.environ.pop("PORTALIT_API_BASE", None)

@@ -68,6 +68,10 @@ def build_parser() -> Parser:
     b.add_argument("what", choices=["chat", "embed", "analogy"])
     b.add_argument("--quick", action="store_true", help="fewer repetitions (a smoke run)")
     b.add_argument("--json", action="store_true")
+    g = sub.add_parser("grade", help="autograde every submission of an assignment (nbgrader)")
+    g.add_argument("assignment")
+    g.add_argument("--workers", type=int, default=2)
+    g.add_argument("--json", action="store_true")
     return p
 
 
@@ -157,8 +161,19 @@ def cmd_bench(args) -> int:
     return 0
 
 
+def cmd_grade(args) -> int:
+    from . import grade
+
+    if args.workers < 1:
+        raise PortalitError(f"--workers {args.workers} must be at least 1")
+    result = grade.grade_assignment(args.assignment, workers=args.workers)
+    _emit(result, args.json, grade.render(result))
+    return 0
+
+
 VERBS = {"doctor": cmd_doctor, "chat": cmd_chat, "embed": cmd_embed, "analogy": cmd_analogy,
-         "eval": cmd_eval, "serve": cmd_serve, "bench": cmd_bench}
+         "eval": cmd_eval, "serve": cmd_serve, "bench": cmd_bench,
+         "grade": cmd_grade}
 
 
 def main(argv=None) -> int:
