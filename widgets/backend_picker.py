@@ -1,0 +1,196 @@
+"""BackendPicker: which backends are ready, and one switch that moves every later cell to another."""
+from __future__ import annotations
+
+import sys
+
+import ipywidgets as w
+
+import portalit
+from portalit import backends, doctor, models
+from portalit.backends import server
+from portalit.errors import PortalitError
+
+from ._common import (CELL, LABEL_STYLE, SUGGESTED_CLOUD_MODELS, PortalitWidget, _call_listeners, escape, guarded,
+                      ipython, rate, table_head, text_input, weak_callback)
+
+
+def _client_module():
+    return sys.modules["portalit.client"]  # `portalit.client` is the function of the same name
+
+
+class BackendPicker(PortalitWidget):
+    """`BackendPicker()`: lists the backends with their status (from `portalit doctor`) and models.
+
+    Choosing a backend or a model calls `portalit.use(...)`, so every later cell uses it (and a
+    `portalit.use` in a cell moves the picker too). Shows the active model and the last call's
+    latency. Drive it with `select(backend, model=None, **options)` and `refresh()`.
+    State: `active` (the shared Client), `statuses` ({backend: {ready, detail}}), `last_call`
+    (the last ChatResult seen, or None), `error`.
+    """
+
+    def __init__(self):
+        self.statuses: dict[str, dict] = {}
+        self.last_call = None
+        self._syncing = False
+        self.backend = w.Dropdown(options=[(name, name) for name in backends.names()], description="Backend",
+                                  style=LABEL_STYLE, layout=w.Layout(width="22em"))
+        self.model = w.Combobox(description="Model", placeholder="blank: the backend's default",
+                                continuous_update=False, style=LABEL_STYLE, layout=w.Layout(width="26em"))
+        self.api_base = text_input("Server URL", server.api_base(), server.DEFAULT_API_BASE, width="24em")
+        self.check = w.Button(description="Check again", tooltip="Check every backend's status again",
+                              layout=w.Layout(width="9em"))
+        self.active_line = w.HTML()
+        self.latency_line = w.HTML()
+        self.status_table = w.HTML()
+        self.backend.observe(self._backend_chosen, names="value")
+        self.model.observe(self._model_chosen, names="value")
+        self.api_base.observe(self._model_chosen, names="value")
+        self.check.on_click(lambda _: self.refresh())
+        super().__init__([
+            w.HBox([self.backend, self.model, self.check], layout=w.Layout(flex_flow="row wrap")),
+            self.api_base, self._error_line, self.active_line, self.latency_line, self.status_table,
+        ])
+        self.add_class("portalit-backend-picker")
+        self._remove_listener = _client_module().remove_listener
+        self._listener = weak_callback(self._client_changed, self._remove_listener)
+        portalit.on_change(self._listener)
+        self._call_listener = weak_callback(self._called, _call_listeners.remove)
+        _call_listeners.append(self._call_listener)
+        self._cell_hook = weak_callback(self._cell_ran, self._unhook_cells)
+        shell = ipython()
+        if shell is not None:
+            shell.events.register("post_run_cell", self._cell_hook)
+        self.refresh()
+
+    @property
+    def active(self):
+        return portalit.client()
+
+    @guarded
+    def refresh(self) -> dict | None:
+        """Checks every backend again (loads no model) and redraws the list."""
+        self.statuses = doctor.report()["backends"]
+        labels = [(f"{name} — {'ready' if s['ready'] else 'not ready'}", name) for name, s in self.statuses.items()]
+        self._sync(lambda: setattr(self.backend, "options", labels))
+        self._client_changed(portalit.client())
+        return self.statuses
+
+    def model_choices(self, backend: str) -> list[str]:
+        """Models to suggest for `backend` (any other id or local path can be typed in)."""
+        if backend in ("local-cpu", "local-gpu"):
+            return models.names("chat")
+        if backend == "server":
+            try:
+                return server.list_models(self.api_base.value or None, timeout=1.0)
+            except PortalitError:
+                return [backends.get("server").default_model]
+        return list(SUGGESTED_CLOUD_MODELS)
+
+    @guarded
+    def select(self, backend: str, model: str | None = None, **options):
+        """`portalit.use(backend, model, **options)` through the picker; returns the new shared client."""
+        if backend == "server" and "api_base" not in options and self.api_base.value.strip():
+            options["api_base"] = self.api_base.value.strip()
+        try:
+            return portalit.use(backend, model or None, **options)
+        except PortalitError:
+            self._client_changed(portalit.client())  # the controls show what is still in use
+            raise
+
+    def _backend_chosen(self, change) -> None:
+        if not self._syncing:
+            self.select(change["new"])
+
+    def _model_chosen(self, change) -> None:
+        if not self._syncing:
+            self.select(self.backend.value, self.model.value.strip() or None)
+
+    def _sync(self, action) -> None:
+        self._syncing = True
+        try:
+            action()
+        finally:
+            self._syncing = False
+
+    @guarded
+    def _client_changed(self, client) -> None:
+        # Also called from inside portalit.use(): guarded, so it can never make use() fail.
+        def show():
+            self.backend.value = client.backend
+            self.model.options = self.model_choices(client.backend)
+            self.model.value = client.model
+            self.api_base.layout.display = None if client.backend == "server" else "none"
+
+        self._sync(show)
+        status = self.statuses.get(client.backend)
+        warning = ""
+        if status is not None and not status["ready"]:
+            warning = (f'<div class="portalit-warning" style="color:#8a5300">⚠ {escape(client.backend)} is not '
+                       f"ready: {escape(status['detail'])}</div>")
+        self.active_line.value = (
+            f'<div class="portalit-active">Active: <b class="portalit-active-backend">{escape(client.backend)}</b> · '
+            f'<span class="portalit-active-model">{escape(client.model)}</span> '
+            f"<small>(embeddings: {escape(client.target.embed_model)}; every later cell uses this)</small></div>"
+            + warning)
+        self._render_table(client.backend)
+        self._render_latency()
+
+    def _render_table(self, active: str) -> None:
+        rows = []
+        for name, spec in backends.BACKENDS.items():
+            status = self.statuses.get(name, {"ready": False, "detail": "not checked"})
+            mark = "✓ ready" if status["ready"] else "✗ not ready"
+            colour = "#1b7f3b" if status["ready"] else "#b00020"
+            here = ' style="font-weight:600"' if name == active else ""
+            suggested = [spec.default_model] if name in ("server", "cloud") else models.names("chat")
+            rows.append(
+                f'<tr data-backend="{escape(name)}"{here}><td style="{CELL};white-space:nowrap">{escape(name)}</td>'
+                f'<td style="{CELL};color:{colour};white-space:nowrap">{mark}</td>'
+                f'<td style="{CELL};white-space:nowrap">{escape(", ".join(suggested))}</td>'
+                f'<td style="{CELL}">{escape(status["detail"])}</td></tr>')
+        self.status_table.value = (
+            '<table class="portalit-table portalit-backends" style="border-collapse:collapse">'
+            "<caption style='text-align:left'>Backends (as <code>portalit doctor</code> sees them)</caption>"
+            + table_head("backend", "status", "default model", "detail") + f'<tbody>{"".join(rows)}</tbody></table>')
+
+    def _render_latency(self) -> None:
+        last = self.last_call
+        if last is None:
+            self.latency_line.value = '<div class="portalit-latency">Last call: none yet</div>'
+            return
+        self.latency_line.value = (
+            f'<div class="portalit-latency">Last call: <b>{last.latency_s:.2f} s</b> on {escape(last.backend)} · '
+            f"{escape(last.model)} ({last.usage.get('completion_tokens', 0)} tokens, "
+            f"{rate(last.tokens_per_s)} tokens/s)</div>")
+
+    def _called(self, result) -> None:
+        self.last_call = result
+        self._render_latency()
+
+    def _cell_ran(self, *args) -> None:
+        # An IPython hook: a failure here would print after every cell, so it never raises.
+        try:
+            last = portalit.client().last
+            if last is not None and last is not self.last_call:
+                self._called(last)
+        except Exception:
+            pass
+
+    def _unhook_cells(self, hook) -> None:
+        shell = ipython()
+        if shell is not None:
+            try:
+                shell.events.unregister("post_run_cell", hook)
+            except ValueError:
+                pass
+
+    def close(self) -> None:
+        # Also runs from __del__ at interpreter exit, when modules may be half torn down.
+        try:
+            self._remove_listener(self._listener)
+            if self._call_listener in _call_listeners:
+                _call_listeners.remove(self._call_listener)
+            self._unhook_cells(self._cell_hook)
+        except Exception:
+            pass
+        super().close()
