@@ -116,16 +116,21 @@ class Client:
             params["stop"] = stop
         return {**params, **self.target.kwargs}
 
-    def _before_call(self) -> None:
-        # Checks that would otherwise surface wrapped in a litellm exception.
+    def _before_call(self, embed_model: str | None = None) -> None:
+        # Checks that would otherwise surface wrapped in a litellm exception, and a one-off model
+        # load kept out of the latency that the first call reports.
         if self.backend == "cloud":
             from .backends import cloud
 
             cloud.check(self.model)
-        elif self.backend == "local-gpu":
+        elif self.backend in ("local-cpu", "local-gpu"):
             from .backends import engines
 
-            engines.check_cuda()
+            device = "cpu" if self.backend == "local-cpu" else "cuda"
+            if embed_model:
+                engines.embed_engine(embed_model, device)
+            else:
+                engines.chat_engine(self.model, device)
 
     def chat(self, prompt=None, *, messages=None, system=None, temperature=0.0, max_tokens=256,
              seed=0, stop=None) -> ChatResult:
@@ -193,7 +198,7 @@ class Client:
             target = backends.get(self.backend).target(self.model, model, **_options(self.target))
         else:
             target = self.target
-        self._before_call()
+        self._before_call(target.embed_model)
         lm = litellm()
         with _translated_errors(self):
             response = lm.embedding(model=target.embed_id, input=texts, **target.kwargs)
