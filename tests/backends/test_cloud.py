@@ -14,7 +14,8 @@ SECRET = "sk-portalit-test-0123456789abcdefSECRET"
 
 
 def test_missing_key_names_the_variable(monkeypatch, tmp_path):
-    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    monkeypatch.setenv("OPENAI_API_KEY", "placeholder")
+    monkeypatch.delenv("OPENAI_API_KEY")
     monkeypatch.chdir(tmp_path)
     with pytest.raises(PortalitError, match="needs OPENAI_API_KEY; set it in your environment or in a .env"):
         portalit.Client("cloud", model="openai/gpt-4o-mini").chat("hi")
@@ -23,7 +24,10 @@ def test_missing_key_names_the_variable(monkeypatch, tmp_path):
 
 
 def test_key_is_read_from_dotenv_without_printing_it(monkeypatch, tmp_path):
-    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    # setenv first so that teardown removes what load_dotenv() puts into os.environ: a key left
+    # behind would reach every later kernel and make lessons call the cloud.
+    monkeypatch.setenv("OPENAI_API_KEY", "placeholder")
+    monkeypatch.delenv("OPENAI_API_KEY")
     (tmp_path / ".env").write_text(f"OPENAI_API_KEY={SECRET}\n")
     monkeypatch.chdir(tmp_path)
     status = cloud.status("openai/gpt-4o-mini")
@@ -68,3 +72,9 @@ def test_redact_masks_environment_secrets_and_key_shapes(monkeypatch):
     monkeypatch.setenv("MY_SERVICE_TOKEN", "tok-abcdefgh12345")
     text = cloud.redact("failed with tok-abcdefgh12345 and sk-abcdefghijklmnopqrstuvwxyz")
     assert "tok-abcdefgh12345" not in text and "sk-abcdefghijklmnop" not in text
+
+
+def test_dotenv_key_does_not_outlive_its_test():
+    import os
+
+    assert os.environ.get("OPENAI_API_KEY") != SECRET
