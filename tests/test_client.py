@@ -23,6 +23,16 @@ def test_temperature_zero_is_deterministic(local):
     assert local.chat(prompt, max_tokens=40).text == local.chat(prompt, max_tokens=40).text
 
 
+def test_temperature_zero_does_not_depend_on_the_previous_call(local):
+    # llama.cpp's reused prompt cache once made this prompt say "10 minutes", then "20 minutes".
+    prompt = "Give one tip for staying focused."
+    answers = set()
+    for before in ["Hello", "Which city is the capital of France?", "Give one tip for staying calm."]:
+        local.chat(before, max_tokens=12)
+        answers.add(local.chat(prompt, max_tokens=40).text)
+    assert len(answers) == 1
+
+
 def test_same_seed_same_sample_at_high_temperature(local):
     prompt = "Invent a name for a cat."
     a = local.chat(prompt, temperature=1.2, seed=7, max_tokens=12).text

@@ -23,7 +23,13 @@ def default_threads() -> int:
 
 
 class LlamaCppChat:
-    """One loaded GGUF model. Calls are serialised: a llama.cpp context is not thread-safe."""
+    """One loaded GGUF model. Calls are serialised: a llama.cpp context is not thread-safe.
+
+    Each call starts from an empty context (reset): llama-cpp-python otherwise reuses the previous
+    prompt's cached prefix, and evaluating the rest in a different batch split changes the
+    floating-point sums enough to flip a greedy choice, so temperature 0 would depend on the call
+    before it.
+    """
 
     engine = "llama.cpp"
 
@@ -39,6 +45,7 @@ class LlamaCppChat:
 
     def generate(self, messages, temperature=0.0, max_tokens=256, seed=0, stop=None) -> Generation:
         with self.lock:
+            self.llm.reset()
             out = self.llm.create_chat_completion(
                 messages=chat_messages(messages), temperature=temperature, max_tokens=max_tokens,
                 seed=seed, stop=stop,
@@ -53,6 +60,7 @@ class LlamaCppChat:
     def stream(self, messages, temperature=0.0, max_tokens=256, seed=0, stop=None) -> Iterator[str]:
         """Yields text pieces; the finish reason and token counts are left in self.last_stream."""
         with self.lock:
+            self.llm.reset()
             completion_tokens = 0
             finish = "stop"
             for chunk in self.llm.create_chat_completion(
