@@ -53,6 +53,10 @@ CostCalculator(model="openai/gpt-4o-mini", *, mtok_per_month=1000.0, gpu_per_hou
     volume, and a cost-by-volume chart. `set(**values)`, `run()`. State: `result` {price, cloud,
     owned, break_even (a `portalit.costs.BreakEven`)}, `figure` (plotly dict).
 
+Checklist(**answers)
+    "When does owning the infrastructure make sense?" as tick boxes with a live verdict
+    (`portalit.checklist.assess`). `set(**answers)`; state: `assessment`.
+
 Importing this package is cheap: each widget's module (and plotly) loads on first use, and no
 widget imports litellm or umap until a call needs it.
 """
@@ -64,6 +68,7 @@ _WIDGETS = {
     "AlignmentView": "alignment_view",
     "AnalogyExplorer": "analogy_explorer",
     "BackendPicker": "backend_picker",
+    "Checklist": "checklist",
     "CostCalculator": "cost_calculator",
     "EmbeddingMap": "embedding_map",
     "PromptLab": "prompt_lab",

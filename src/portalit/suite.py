@@ -1,0 +1,141 @@
+"""A prompt-pattern suite: each task's cases run on one backend and are scored by code, not by eye.
+
+A Task is one way of prompting for one job: `ask(case)` builds the chat arguments, an optional
+`finish(text)` is code that turns the model's text into the final answer (the code half of a
+decomposed task), and `check(answer, case)` says whether the answer passes. A check that raises
+(CheckFailed, a KeyError on a missing JSON field, ...) counts as a fail and its message is kept.
+Everything runs at temperature 0, so a score on a local backend is repeatable.
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from .errors import PortalitError
+
+
+@dataclass
+class Task:
+    name: str
+    cases: list
+    ask: Callable  # case -> keyword arguments for Client.chat (prompt= or messages=, system=, max_tokens=...)
+    check: Callable  # (answer, case) -> truthy when the answer passes; may raise to fail with a reason
+    finish: Callable | None = None  # model text -> final answer (None: the text itself)
+    max_tokens: int = 32
+
+
+@dataclass
+class Result:
+    task: str
+    backend: str
+    model: str
+    texts: list  # what the model wrote, one per case
+    answers: list  # after `finish`
+    passed: list  # bool per case
+    reasons: list  # why a case failed ("" when it passed)
+    seconds: float
+    usage: dict = field(default_factory=dict)
+
+    @property
+    def score(self) -> str:
+        return f"{sum(self.passed)}/{len(self.passed)}"
+
+    def details(self, width: int = 70) -> str:
+        """One line per case: pass mark, the model's text (shortened) and, for a fail, why."""
+        lines = []
+        for ok, text, reason in zip(self.passed, self.texts, self.reasons):
+            shown = " ".join(str(text).split())
+            shown = shown if len(shown) <= width else shown[: width - 3] + "..."
+            lines.append(f"{'pass' if ok else 'FAIL'}  {shown!r}" + (f"  ({reason})" if reason else ""))
+        return "\n".join(lines)
+
+
+def run_task(task: Task, client=None) -> Result:
+    """Runs every case of `task` at temperature 0 on `client` (default: the shared client) and scores it."""
+    if client is None:
+        from .client import client as shared
+
+        client = shared()
+    if not task.cases:
+        raise PortalitError(f"task {task.name!r} has no cases to run")
+    texts = []
+    usage = {"prompt_tokens": 0, "completion_tokens": 0}
+    start = time.perf_counter()
+    for case in task.cases:
+        kwargs = {"max_tokens": task.max_tokens, **task.ask(case), "temperature": 0.0}
+        result = client.chat(**kwargs)
+        for key in usage:
+            usage[key] += result.usage[key]
+        texts.append(result.text)
+    answers, passed, reasons = score_texts(texts, task.cases, task.check, task.finish)
+    return Result(task.name, client.backend, client.model, texts, answers, passed, reasons,
+                  round(time.perf_counter() - start, 2), usage)
+
+
+def score_texts(texts, cases, check, finish=None) -> tuple[list, list, list]:
+    """(answers, passed, reasons) for model texts already in hand: score the same answers another way."""
+    answers, passed, reasons = [], [], []
+    for text, case in zip(texts, cases):
+        try:
+            answer = finish(text) if finish else text
+        except Exception as e:  # the code step failed on this text: the case fails, with the reason
+            answers.append(None)
+            passed.append(False)
+            reasons.append(_reason(e))
+            continue
+        answers.append(answer)
+        try:
+            ok = bool(check(answer, case))
+            reason = "" if ok else "wrong answer"
+        except Exception as e:
+            ok, reason = False, _reason(e)
+        passed.append(ok)
+        reasons.append(reason)
+    return answers, passed, reasons
+
+
+def rescore(result: Result, cases, check, finish=None, name: str | None = None) -> Result:
+    """`result` scored again with another check (no model call): e.g. "valid JSON" beside "correct JSON"."""
+    answers, passed, reasons = score_texts(result.texts, cases, check, finish)
+    return Result(name or result.task, result.backend, result.model, result.texts, answers, passed, reasons,
+                  result.seconds, dict(result.usage))
+
+
+def run(tasks, client=None, progress: bool = True) -> list[Result]:
+    """Runs each task in turn; with progress=True prints one line per task as it finishes."""
+    tasks = list(tasks)
+    results = []
+    for i, task in enumerate(tasks, 1):
+        result = run_task(task, client)
+        results.append(result)
+        if progress:
+            print(f"[{i}/{len(tasks)}] {result.backend}: {task.name:38} {result.score:>5} passed "
+                  f"({result.seconds:.1f} s)", flush=True)
+    return results
+
+
+def table(results: dict) -> str:
+    """A text table of {column name: [Result, ...]}: one row per task, passed/total per column."""
+    columns = list(results)
+    if not columns:
+        return ""
+    names = [r.task for r in results[columns[0]]]
+    width = max(len(n) for n in names + ["task"])
+    lines = [f"{'task':{width}}  " + "  ".join(f"{c:>12}" for c in columns)]
+    for i, name in enumerate(names):
+        cells = []
+        for c in columns:
+            row = results[c][i] if i < len(results[c]) else None
+            cells.append(f"{row.score if row and row.task == name else '-':>12}")
+        lines.append(f"{name:{width}}  " + "  ".join(cells))
+    return "\n".join(lines)
+
+
+def _reason(error: Exception) -> str:
+    from .grading import CheckFailed
+
+    text = str(error).split("; it was:")[0].strip()
+    if not isinstance(error, CheckFailed):  # a KeyError's message alone ("'paid'") says too little
+        text = f"{type(error).__name__}: {text}" if text else type(error).__name__
+    return text if len(text) <= 90 else text[:87] + "..."

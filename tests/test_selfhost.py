@@ -1,0 +1,85 @@
+"""selfhost: a real `portalit serve` child process, real concurrent requests, the real socket table."""
+import urllib.request
+
+import pytest
+
+import portalit
+from portalit import selfhost
+from portalit.errors import PortalitError
+
+
+@pytest.fixture(scope="module")
+def served():
+    server = selfhost.start_server()
+    yield server
+    server.stop()
+
+
+def test_start_server_reports_a_loopback_url_that_answers(served):
+    assert served.running()
+    assert served.url.startswith("http://127.0.0.1:") and served.url.endswith("/v1")
+    assert b"smollm2-135m" in urllib.request.urlopen(served.url + "/models", timeout=30).read()
+    assert served.command[-6:-2] == ["--host", "127.0.0.1", "--port", "0"]
+
+
+def test_concurrent_load_measures_every_request(served):
+    client = portalit.Client("server", api_base=served.url)
+    result = selfhost.concurrent_load(client, "Write a long story about a cat.", concurrency=2, max_tokens=6)
+    assert len(result.latencies_s) == 2
+    assert 2 <= result.completion_tokens <= 12
+    assert result.wall_s >= max(result.latencies_s) * 0.9
+    row = result.row()
+    assert row["p50_s"] <= row["p95_s"] <= row["max_s"]
+    assert row["tokens_per_s"] == pytest.approx(result.completion_tokens / result.wall_s, abs=0.051)
+
+
+def test_more_requests_than_concurrency(served):
+    client = portalit.Client("server", api_base=served.url)
+    result = selfhost.concurrent_load(client, "Say hello.", concurrency=2, requests=3, max_tokens=3)
+    assert len(result.latencies_s) == 3
+
+
+def test_server_sockets_are_all_loopback_during_requests(served):
+    client = portalit.Client("server", api_base=served.url)
+    import os
+
+    with selfhost.watch_sockets([served.pid, os.getpid()]) as seen:
+        selfhost.concurrent_load(client, "Say hello.", concurrency=2, max_tokens=3)
+    port = served.url.split(":")[2].split("/")[0]
+    mine = [s for s in seen.sockets if s.pid == served.pid]
+    assert any(s.status == "LISTEN" and s.local == f"127.0.0.1:{port}" for s in mine)
+    assert seen.samples >= 2
+    assert seen.leaving() == []
+    assert any(line.startswith("127.0.0.1 ") and "POST /v1/chat/completions" in line for line in served.log())
+
+
+def test_socket_leaving_machine_is_detected():
+    assert selfhost.Socket(1, "tcp", "10.0.0.5:5000", "93.184.216.34:443", "ESTABLISHED").leaves_machine()
+    assert selfhost.Socket(1, "tcp", "0.0.0.0:8000", "", "LISTEN").leaves_machine()  # listens on every interface
+    assert not selfhost.Socket(1, "tcp", "127.0.0.1:8000", "127.0.0.1:5123", "ESTABLISHED").leaves_machine()
+    assert not selfhost.Socket(1, "tcp", "::1:8000", "", "LISTEN").leaves_machine()
+    found = [selfhost.Socket(2, "tcp", "127.0.0.1:1", "", "LISTEN"), selfhost.Socket(1, "udp", "0.0.0.0:5353", "", "NONE")]
+    assert [s.pid for s in sorted(found)] == [1, 2]  # sockets sort, by process first
+
+
+@pytest.mark.parametrize("address,expected", [("127.0.0.1", True), ("127.3.2.1", True), ("::1", True),
+                                              ("[::1]", True), ("192.168.1.2", False), ("localhost", False)])
+def test_is_loopback(address, expected):
+    assert selfhost.is_loopback(address) is expected
+
+
+def test_stop_ends_the_process():
+    server = selfhost.start_server()
+    server.stop()
+    assert not server.running()
+    assert "exited" in repr(server)
+
+
+def test_a_bad_model_fails_with_the_servers_own_message():
+    with pytest.raises(PortalitError, match="exited with code 2"):
+        selfhost.start_server(model="no-such-model")
+
+
+def test_concurrency_must_be_positive():
+    with pytest.raises(PortalitError, match="concurrency"):
+        selfhost.concurrent_load(None, "x", 0)
