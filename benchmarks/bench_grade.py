@@ -13,7 +13,6 @@ grades.csv. Run: python benchmarks/bench_grade.py [--quick]
 from __future__ import annotations
 
 import json
-import logging
 import os
 import shutil
 import subprocess
@@ -27,21 +26,11 @@ DEFAULT_ASSIGNMENT = "ps03"  # words as vectors: GloVe over 400,000 words, numpy
 
 
 def _course(root: Path, assignment: str) -> None:
-    from nbgrader.converters import GenerateAssignment
-    from nbgrader.coursedir import CourseDirectory
-
     from portalit import grade
 
     shutil.copytree(ROOT / "solutions" / assignment, root / "solutions" / assignment)
     shutil.copy(ROOT / "nbgrader_config.py", root)
-    config = grade.load_config(root)
-    config.CourseDirectory.assignment_id = assignment
-    coursedir = CourseDirectory(config=config)
-    coursedir.root = str(root)
-    converter = GenerateAssignment(coursedir=coursedir, config=config)
-    converter.force = True
-    logging.getLogger("traitlets").setLevel(logging.ERROR)
-    converter.start()
+    grade.generate_release(root, assignment)
 
 
 def _submit(roots, assignment: str, students: range) -> None:

@@ -11,7 +11,6 @@ import ast
 import csv
 import importlib.util
 import json
-import logging
 import shutil
 import signal
 import subprocess
@@ -37,17 +36,7 @@ SILENT_CHECKS = {"check", "check_close", "check_equal", "check_type", "check_sha
 
 def generate(root: Path, assignment: str) -> None:
     """`nbgrader generate_assignment ASSIGNMENT` in `root` (through its API: same converter, one process)."""
-    from nbgrader.converters import GenerateAssignment
-    from nbgrader.coursedir import CourseDirectory
-
-    config = grade.load_config(root)
-    config.CourseDirectory.assignment_id = assignment
-    coursedir = CourseDirectory(config=config)
-    coursedir.root = str(root)
-    converter = GenerateAssignment(coursedir=coursedir, config=config)
-    converter.force = True
-    logging.getLogger("traitlets").setLevel(logging.ERROR)
-    converter.start()
+    grade.generate_release(root, assignment)
 
 
 @pytest.fixture(scope="module")

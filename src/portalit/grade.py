@@ -141,6 +141,21 @@ def load_config(root: Path):
 # The run
 
 
+def generate_release(root, assignment: str) -> None:
+    """`nbgrader generate_assignment ASSIGNMENT --force` in course folder `root`, in this process."""
+    from nbgrader.converters import GenerateAssignment
+    from nbgrader.coursedir import CourseDirectory
+
+    config = load_config(Path(root))
+    config.CourseDirectory.assignment_id = assignment
+    coursedir = CourseDirectory(config=config)
+    coursedir.root = str(root)
+    converter = GenerateAssignment(coursedir=coursedir, config=config)
+    converter.force = True
+    logging.getLogger("traitlets").setLevel(logging.ERROR)
+    converter.start()
+
+
 def grade_assignment(assignment: str, workers: int = 2, course_dir=".", timeout=None) -> dict:
     """Autograde every submission of `assignment` under submitted/, write feedback, export grades.csv.
 
