@@ -396,7 +396,7 @@ def test_importing_geometry_pulls_in_no_heavy_library():
     import subprocess
 
     code = ("import sys, portalit.geometry; "
-            "print(sorted(m for m in ('umap', 'sklearn', 'gensim', 'numba') if m in sys.modules))")
+            "print(sorted(m for m in ('umap', 'sklearn', 'gensim', 'numba', 'torch') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          env={"PYTHONPATH": str(ROOT / "src"), "PATH": ""})
     assert out.stdout.strip() == "[]"

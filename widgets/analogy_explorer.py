@@ -60,6 +60,8 @@ class AnalogyExplorer(PortalitWidget):
         ])
         self.add_class("portalit-analogy")
         self.run()
+        # Later clicks search through the int8 copy; build it while the learner reads.
+        geometry.warm_search(self.vectors, wait=False)
 
     def _changed(self, change) -> None:
         if not self._holding:

@@ -7,7 +7,8 @@ from .alignment import linear_cka, linear_map_retrieval, mutual_knn_alignment, p
 from .evaluation import evaluate_analogies, google_analogies_path
 from .modality import data_dir, load_modality_features, modality_feature_names, modality_gap
 from .projection import Projection, pca, project
-from .words import analogy, analogy_payload, cosine, neighbours, products, suggest, top_indices, word_index
+from .words import (analogy, analogy_payload, cosine, neighbours, products, suggest, top_indices, warm_search,
+                    word_index)
 
 __all__ = [
     "Projection",
@@ -30,5 +31,6 @@ __all__ = [
     "project",
     "suggest",
     "top_indices",
+    "warm_search",
     "word_index",
 ]

@@ -1,17 +1,21 @@
 """Word vectors: cosine, exact nearest neighbours and analogies over the whole GloVe vocabulary.
 
-Every search is one matrix product against the unit vectors (kept transposed, see `columns`) plus
-a partial sort, so a query over all 400,000 words takes a few milliseconds. `vectors` arguments
-take a `portalit.models.WordVectors`; None means GloVe 6B 50d (`load_glove()`).
+A search reads every word's vector once: a matrix product against the unit vectors, or, from a
+table's second search on, against an int8 copy a quarter the size (scan.py) whose error has a
+proven bound. Words that could still make the top k within that bound are then rescored in
+float64, so both routes return the same words and the same scores. `vectors` arguments take a
+`portalit.models.WordVectors`; None means GloVe 6B 50d (`load_glove()`).
 """
 from __future__ import annotations
 
 import difflib
+import os
 
 import numpy as np
 
 from ..errors import PortalitError
 from ..models import WordVectors, load_glove
+from . import scan
 from ._threads import run_parallel, workers
 
 METHODS = ("3cosadd", "3cosmul")
@@ -116,8 +120,8 @@ def neighbours(word_or_vector, k: int = 10, vectors: WordVectors | None = None,
         query = wv.unit[row]
     else:
         query = _query_vector(word_or_vector, wv)
-    scores = products(query[None, :], wv)[0]
-    return [(wv.words[i], float(scores[i])) for i in top_indices(scores, k, skip)]
+    found = _best(wv, query[None, :], k, skip)[0]
+    return [(item["word"], item["score"]) for item in found]
 
 
 # One transposed copy of the unit vectors, (dim, words) and contiguous: 80 MB more for GloVe,
@@ -162,7 +166,7 @@ def analogy(positive1: str, negative: str, positive2: str, k: int = 10, method: 
     cos'(x,positive1) cos'(x,positive2) / (cos'(x,negative) + 0.001) with cos' = (cos + 1) / 2.
     With exclude_inputs=False the three input words may be returned; with GloVe they often are
     (Nissim et al. 2020): king - man + woman is then nearest to king itself.
-    The baseline costs up to a second query (less under load); baseline=False skips it (`only_b` = []).
+    The baseline rides along in the same pass (about 30% more time); baseline=False skips it (`only_b` = []).
     """
     wv = _table(vectors)
     k = _check_k(k)
@@ -171,25 +175,21 @@ def analogy(positive1: str, negative: str, positive2: str, k: int = 10, method: 
         raise PortalitError(f"unknown analogy method {method!r}; choose one of: {', '.join(METHODS)}")
     rows = [word_index(w, wv) for w in (positive1, negative, positive2)]
     skip = set(rows) if exclude_inputs else set()
-    unit = wv.unit[rows]
+    unit = wv.unit[rows].astype(np.float32)
     if method == "3cosadd":
         offset = unit[0] - unit[1] + unit[2]
         offset /= max(float(np.linalg.norm(offset)), 1e-12)
-        sims = products(np.stack([offset, unit[2]] if baseline else [offset]), wv)
-        scores = sims[0]
-        near_b = sims[-1]
+        found = _best(wv, np.stack([offset, unit[2]] if baseline else [offset]), k, skip)
+        results, only_b = found[0], (found[1] if baseline else [])
     else:
-        cosines = products(unit, wv)
-        shifted = (cosines + 1.0) * 0.5
-        scores = shifted[0] * shifted[2] / (shifted[1] + COSMUL_EPSILON)
-        near_b = cosines[2]
+        results, only_b = _best(wv, unit, k, skip, score=_cosmul, baseline_row=2 if baseline else None)
     words = [wv.words[r] for r in rows]
     return {
         "query": f"{words[0]} - {words[1]} + {words[2]}",
         "method": method,
         "exclude_inputs": bool(exclude_inputs),
-        "results": _scored(wv, scores, k, skip),
-        "only_b": _scored(wv, near_b, k, skip) if baseline else [],
+        "results": results,
+        "only_b": only_b if baseline else [],
     }
 
 
@@ -203,8 +203,133 @@ def analogy_payload(result: dict) -> dict:
             "results": rows(result["results"]), "only_b": rows(result.get("only_b", []))}
 
 
-def _scored(wv, scores, k, skip):
-    return [{"word": wv.words[i], "score": float(scores[i])} for i in top_indices(scores, k, skip)]
+def warm_search(vectors: WordVectors | None = None, wait: bool = True) -> bool:
+    """Build the int8 copy that speeds up searches now, rather than on the table's second search.
+
+    Returns whether searches over `vectors` use it (False: small table, PORTALIT_INT8_SCAN=0,
+    torch's int8 kernels unavailable, or wait=False and still building in the background).
+    Either way the answers are the same; only the speed differs.
+    """
+    return _int8_scan(_table(vectors), wait=wait, start=True) is not None
+
+
+# PORTALIT_INT8_SCAN=0 keeps every search on the float32 product (for comparisons and debugging).
+_INT8 = os.environ.get("PORTALIT_INT8_SCAN", "1") != "0"
+_scans: dict[int, list] = {}
+# With the exact product the candidates still pass through the float64 rescoring below, whose last
+# bits may differ from the product's: this margin keeps a near-tie from being dropped on the way.
+_EXACT_SLACK = 1e-5
+
+
+def _int8_scan(wv, wait=False, start=False):
+    """The table's Int8Scan if built; the second search of a table (or `start`) starts building it.
+
+    Not the first: a process that searches once (`portalit analogy`) would pay torch's start-up
+    for nothing, and could exit while the build thread is still importing torch.
+    """
+    if not _INT8 or len(wv) < scan.MIN_ROWS:
+        return None
+    entry = _scans.get(id(wv.unit))
+    if entry is None or entry[0] is not wv.unit:
+        _scans.clear()  # one table's copy at a time, like `columns`
+        entry = [wv.unit, None]
+        _scans[id(wv.unit)] = entry
+        if not start:
+            return None
+    if entry[1] is None:
+        entry[1] = scan.Background(wv.unit)
+    return entry[1].get(wait)
+
+
+def _cosines(wv, queries):
+    """(cosines (m, words), bound (m,)): int8 approximations once ready, else the float32 product."""
+    fast = _int8_scan(wv)
+    if fast is not None:
+        return fast.cosines(queries)
+    return products(queries, wv), np.full(len(queries), _EXACT_SLACK)
+
+
+def _best(wv, queries, k, skip, score=None, baseline_row=None):
+    """Exact top k: [results] per query row (score=None), or (score(cosines), row `baseline_row`'s).
+
+    Approximate cosines pick the candidates (every word whose score could still reach the top k
+    within the bound); exact float64 cosines rank them, so both paths give the same answers.
+    """
+    queries = np.ascontiguousarray(queries, dtype=np.float32)
+    cos, bound = _cosines(wv, queries)
+    want = min(len(wv), k + len(skip))
+    if score is None:
+        found = []
+        for j in range(len(queries)):
+            found.append(_ranked(wv, _within(cos[j], want, 2 * bound[j]), queries[j:j + 1], k, skip))
+        return found
+    candidates = _overlapping(cos, bound, score, want)
+    results = _ranked(wv, candidates, queries, k, skip, score)
+    if baseline_row is None:
+        return results, []
+    j = baseline_row
+    return results, _ranked(wv, _within(cos[j], want, 2 * bound[j]), queries[j:j + 1], k, skip)
+
+
+def _cosmul(cos):
+    """3CosMul from cosines (3, n): rows 0 and 2 are the positives, row 1 the negative."""
+    return (cos[0] + 1.0) * (cos[2] + 1.0) * 0.25 / ((cos[1] + 1.0) * 0.5 + COSMUL_EPSILON)
+
+
+def _ranked(wv, candidates, queries, k, skip, score=None):
+    """[{word, score}] best first (ties by row), exact in float64, leaving out rows in `skip`."""
+    rows = np.asarray(wv.unit[candidates], dtype=np.float64)
+    # Row by row, not one matrix product: BLAS may sum in another order for another number of
+    # candidates, and the last bit of a score must not depend on which path picked them.
+    exact = np.stack([(rows * q).sum(axis=1) for q in queries.astype(np.float64)], axis=1)
+    values = exact[:, 0] if score is None else score(exact.T)
+    out = []
+    for i in np.lexsort((candidates, -values)):
+        row = int(candidates[i])
+        if row not in skip:
+            out.append({"word": wv.words[row], "score": float(values[i])})
+            if len(out) == k:
+                break
+    return out
+
+
+def _kth_largest(values, want):
+    return np.partition(values, len(values) - want)[len(values) - want]
+
+
+def _within(values, want, margin):
+    """Indices of the values at least (the want-th largest - margin), in one pass over `values`."""
+    if len(values) <= 64 * want:
+        return np.flatnonzero(values >= _kth_largest(values, want) - margin)
+    # The want-th best of any subset is a floor that at least `want` values reach, so all within
+    # `margin` of the want-th best are among those above floor - margin. A contiguous prefix
+    # (GloVe's most frequent words) is cheap to read, unlike a strided sample, which touches
+    # most of the array's cache lines: one full pass instead of two.
+    floor = _kth_largest(values[:16 * 1024], want)
+    rows = np.flatnonzero(values >= floor - margin)
+    kept = values[rows]
+    return rows[kept >= _kth_largest(kept, want) - margin]
+
+
+def _overlapping(cos, bound, score, want):
+    """Rows whose score could still reach the top `want`, from approximate cosines (3, n).
+
+    `score` (3CosMul) rises with the cosines of rows 0 and 2 and falls with row 1's: moving each
+    cosine by its bound in the favourable direction bounds it above, in the other direction below.
+    Only the upper bound is computed over the whole vocabulary.
+    """
+    toward = (bound[:, None] * np.array([[1.0], [-1.0], [1.0]])).astype(np.float32)
+
+    def extreme(c, sign):
+        return score(np.clip(c + sign * toward, -1.0, 1.0))
+
+    upper = extreme(cos, 1)
+    if len(upper) <= 64 * want:
+        return np.flatnonzero(upper >= _kth_largest(extreme(cos, -1), want))
+    # A prefix's want-th largest lower bound is a floor that every top-`want` row's upper bound
+    # clears, so the exact threshold can be found among the rows above it.
+    rows = np.flatnonzero(upper >= _kth_largest(extreme(cos[:, :16 * 1024], -1), want))
+    return rows[upper[rows] >= _kth_largest(extreme(cos[:, rows], -1), want)]
 
 
 def top_indices(scores, k: int, skip=()) -> list[int]:

@@ -1,0 +1,120 @@
+"""geometry/scan.py: the int8 copy's error stays within its bound, and searches through it give
+exactly the answers of the float32 product, on real GloVe and the Google analogy questions."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from portalit.geometry import analogy, google_analogies_path, neighbours, scan, words
+from portalit.models import WordVectors, load_glove
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def glove():
+    return load_glove()
+
+
+@pytest.fixture(scope="module")
+def int8(glove):
+    assert words.warm_search(glove), "torch's int8 kernels should be available in the course's environment"
+    return words._int8_scan(glove)
+
+
+@pytest.fixture(scope="module")
+def questions(glove):
+    every = []
+    with open(google_analogies_path(), encoding="utf-8") as lines:
+        for line in lines:
+            parts = line.lower().split()
+            if len(parts) == 4 and all(w in glove.index for w in parts):
+                every.append((parts[1], parts[0], parts[2]))
+    return every[::300]  # ~65 questions from every section
+
+
+@pytest.fixture
+def exact_only(monkeypatch):
+    """Run the block below on the float32 product instead of the int8 copy."""
+
+    def switch(on):
+        monkeypatch.setattr(words, "_INT8", not on)
+
+    return switch
+
+
+def test_error_stays_within_the_bound(glove, int8):
+    rng = np.random.default_rng(0)
+    words_as_queries = glove.unit[rng.choice(len(glove), 40, replace=False)]
+    offsets = glove.unit[rng.choice(len(glove), 40)] - glove.unit[rng.choice(len(glove), 40)]
+    offsets /= np.linalg.norm(offsets, axis=1, keepdims=True)
+    for queries in (words_as_queries, offsets, rng.standard_normal((8, 50)) * 3.0):
+        queries = queries.astype(np.float32)
+        approx, bound = int8.cosines(queries)
+        exact = queries.astype(np.float64) @ glove.unit.astype(np.float64).T
+        worst = np.abs(approx - exact).max(axis=1)
+        assert np.all(worst <= bound), (worst, bound)
+        assert np.all(bound < 0.2 * np.linalg.norm(queries, axis=1))  # tight enough to prune
+
+
+@pytest.mark.parametrize("method", ["3cosadd", "3cosmul"])
+@pytest.mark.parametrize("exclude_inputs", [True, False])
+def test_analogies_are_identical_with_and_without_the_int8_copy(int8, questions, exact_only, method,
+                                                                exclude_inputs):
+    fast = [analogy(*q, method=method, exclude_inputs=exclude_inputs) for q in questions]
+    exact_only(True)
+    slow = [analogy(*q, method=method, exclude_inputs=exclude_inputs) for q in questions]
+    assert fast == slow
+
+
+def test_neighbours_are_identical_with_and_without_the_int8_copy(glove, int8, exact_only):
+    queries = ["the", "king", "paris", "running", "zzz", "quantum"]
+    vector = glove.unit[glove.index["ice"]] + glove.unit[glove.index["cream"]]
+    fast = [neighbours(w, 20) for w in queries] + [neighbours(vector, 20, exclude=["ice"])]
+    exact_only(True)
+    assert fast == [neighbours(w, 20) for w in queries] + [neighbours(vector, 20, exclude=["ice"])]
+
+
+def test_the_first_search_does_not_start_the_build_and_the_second_does():
+    code = (
+        "import sys, threading; from portalit.geometry import analogy, words; "
+        "analogy('king', 'man', 'woman'); a = 'torch' in sys.modules or words._scans and "
+        "list(words._scans.values())[0][1] is not None; "
+        "analogy('paris', 'france', 'italy'); "
+        "b = list(words._scans.values())[0][1] is not None; print(bool(a), b)"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["False", "True"]
+
+
+def test_switched_off_or_small_tables_use_the_exact_product():
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "PORTALIT_INT8_SCAN": "0"}
+    code = "from portalit.geometry import words; print(words.warm_search())"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
+    assert out.stdout.split() == ["False"], out.stderr
+
+    rng = np.random.default_rng(1)
+    vectors = rng.standard_normal((2000, 16)).astype(np.float32)
+    unit = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+    names = [f"w{i}" for i in range(2000)]
+    small = WordVectors(names, vectors, unit, {w: i for i, w in enumerate(names)})
+    assert len(small) < scan.MIN_ROWS and not words.warm_search(small)
+    got = neighbours("w7", 5, vectors=small)
+    sims = unit @ unit[7]
+    sims[7] = -np.inf
+    assert [w for w, _ in got] == [f"w{i}" for i in np.argsort(-sims)[:5]]
+
+
+def test_a_kernel_that_breaks_the_bound_is_not_used(glove, monkeypatch):
+    # A wrong kernel is simulated by a bound of zero: build() must refuse the copy.
+    monkeypatch.setattr(scan, "_FLOAT_SLACK", 0.0)
+    monkeypatch.setattr(scan.Int8Scan, "cosines", lambda self, q: (
+        np.zeros((len(q), len(glove)), np.float32), np.zeros(len(q))))
+    assert scan.build(glove.unit[:60_000]) is None
