@@ -280,6 +280,21 @@ def test_umap_is_seeded_and_cached_in_memory_and_on_disk(word_matrix, tmp_path, 
     assert from_disk.cached and np.array_equal(from_disk.coords, first.coords)
 
 
+def test_umap_gets_the_exact_cosine_neighbours_with_each_point_first(glove):
+    X = np.vstack([glove.vectors[:2500], glove.vectors[5:6]]).astype(np.float64)  # row 2500 = row 5
+    indices, distances = projection._exact_knn(X, 15)
+    unit = X / np.linalg.norm(X, axis=1, keepdims=True)
+    full = 1.0 - unit @ unit.T
+    assert np.array_equal(indices[:, 0], np.arange(len(X)))  # itself first, even beside its duplicate
+    assert indices[5, 1] == 2500 and indices[2500, 1] == 5 and distances[5, 1] == pytest.approx(0, abs=1e-6)
+    for row in (0, 17, 1024, 2047, 2499):
+        expected = [j for j in np.argsort(full[row], kind="stable") if j != row][:14]
+        assert set(indices[row, 1:]) == set(expected)
+        assert distances[row] == pytest.approx(np.clip(full[row, indices[row]], 0, 2), abs=1e-5)
+    assert np.all(np.diff(distances[:, 1:], axis=1) >= 0)
+    assert projection._exact_knn(np.zeros((projection.EXACT_KNN_POINTS + 1, 2)), 15) == (None, None, None)
+
+
 def test_umap_falls_back_to_pca_for_few_points_and_rejects_bad_input(word_matrix):
     small = geometry.project(word_matrix[:10], "umap")
     assert small.method == "pca" and "PCA" in small.note and small.coords.shape == (10, 2)
