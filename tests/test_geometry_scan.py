@@ -118,3 +118,12 @@ def test_a_kernel_that_breaks_the_bound_is_not_used(glove, monkeypatch):
     monkeypatch.setattr(scan.Int8Scan, "cosines", lambda self, q: (
         np.zeros((len(q), len(glove)), np.float32), np.zeros(len(q))))
     assert scan.build(glove.unit[:60_000]) is None
+
+
+def test_a_process_that_exits_mid_build_exits_cleanly():
+    # torch aborts ("terminate called without an active exception") if the interpreter dies under
+    # its import; the build thread is joined at exit instead.
+    code = "from portalit.geometry import words; print(words.warm_search(wait=False))"
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
+    assert out.returncode == 0 and out.stdout.split() == ["False"], out.stderr

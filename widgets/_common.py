@@ -24,10 +24,6 @@ HERE = Path(__file__).parent
 log = logging.getLogger("portalit.widgets")
 # ipywidgets cuts descriptions at a fixed width by default; "initial" shows the whole label.
 LABEL_STYLE = {"description_width": "initial"}
-# Suggestions in model boxes only: any litellm model id can be typed in.
-SUGGESTED_CLOUD_MODELS = ["openai/gpt-4o-mini", "openai/gpt-4o", "openai/gpt-4.1-mini", "openai/gpt-5-mini",
-                          "anthropic/claude-haiku-4-5", "anthropic/claude-sonnet-4-5", "gemini/gemini-2.5-flash",
-                          "mistral/mistral-small-latest", "deepseek/deepseek-chat"]
 
 
 def one_line(error: BaseException) -> str:

@@ -10,7 +10,7 @@ from portalit import backends, doctor, models
 from portalit.backends import server
 from portalit.errors import PortalitError
 
-from ._common import (CELL, LABEL_STYLE, SUGGESTED_CLOUD_MODELS, PortalitWidget, _call_listeners, escape, guarded,
+from ._common import (CELL, LABEL_STYLE, PortalitWidget, _call_listeners, escape, guarded,
                       ipython, rate, table_head, text_input, weak_callback)
 
 
@@ -77,14 +77,7 @@ class BackendPicker(PortalitWidget):
 
     def model_choices(self, backend: str) -> list[str]:
         """Models to suggest for `backend` (any other id or local path can be typed in)."""
-        if backend in ("local-cpu", "local-gpu"):
-            return models.names("chat")
-        if backend == "server":
-            try:
-                return server.list_models(self.api_base.value or None, timeout=1.0)
-            except PortalitError:
-                return [backends.get("server").default_model]
-        return list(SUGGESTED_CLOUD_MODELS)
+        return backends.get(backend).models(self.api_base.value.strip() or None)
 
     @guarded
     def select(self, backend: str, model: str | None = None, **options):

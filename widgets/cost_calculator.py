@@ -7,9 +7,10 @@ import ipywidgets as w
 import numpy as np
 
 from portalit import costs
+from portalit.backends import cloud
 from portalit.errors import PortalitError
 
-from ._common import LABEL_STYLE, SUGGESTED_CLOUD_MODELS, PortalitWidget, escape, guarded, plotly_output, show_figure
+from ._common import LABEL_STYLE, PortalitWidget, escape, guarded, plotly_output, show_figure
 
 
 
@@ -34,7 +35,7 @@ class CostCalculator(PortalitWidget):
         self.figure: dict | None = None
         self._holding = False
         options = []
-        for name in SUGGESTED_CLOUD_MODELS:
+        for name in cloud.SUGGESTED_MODELS:
             try:
                 costs.price(name)
             except PortalitError:

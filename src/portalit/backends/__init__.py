@@ -51,6 +51,23 @@ class Backend:
         _no_options(self.name, options, allowed=())
         return Target(self.name, model, model, embed_model, embed_model)
 
+    def models(self, api_base: str | None = None) -> list[str]:
+        """Chat models to offer for this backend; any other id (or local path) can still be used.
+
+        local-cpu/local-gpu: the embedded models. server: what its /v1/models lists (the default
+        model when it cannot be reached within a second). cloud: suggested litellm ids, those
+        whose key is configured first.
+        """
+        if self.name in ("local-cpu", "local-gpu"):
+            return models.names("chat")
+        if self.name == "server":
+            try:
+                return server.list_models(api_base, timeout=1.0) or [self.default_model]
+            except PortalitError:
+                return [self.default_model]
+        cloud.load_dotenv()
+        return sorted(cloud.SUGGESTED_MODELS, key=lambda m: not os.environ.get(cloud.key_variable(m), ""))
+
     def status(self) -> dict:
         """{"ready": bool, "detail": str} without loading any model."""
         try:

@@ -10,6 +10,10 @@ from ..errors import PortalitError
 
 DEFAULT_MODEL = "openai/gpt-4o-mini"
 DEFAULT_EMBED = "openai/text-embedding-3-small"
+# Suggestions for model boxes and price comparisons only: any litellm model id works.
+SUGGESTED_MODELS = ["openai/gpt-4o-mini", "openai/gpt-4o", "openai/gpt-4.1-mini", "openai/gpt-5-mini",
+                    "anthropic/claude-haiku-4-5", "anthropic/claude-sonnet-4-5", "gemini/gemini-2.5-flash",
+                    "mistral/mistral-small-latest", "deepseek/deepseek-chat"]
 
 # Fallback when litellm cannot tell: provider prefix -> variable.
 KEY_VARIABLES = {
@@ -32,10 +36,14 @@ def load_dotenv() -> Path | None:
     return None
 
 
+def key_variable(model: str) -> str:
+    """The usual key variable of `model`'s provider ("" when unknown); litellm's check is thorough."""
+    return KEY_VARIABLES.get(model.split("/", 1)[0] if "/" in model else "openai", "")
+
+
 def missing_keys(model: str) -> list[str]:
     """The environment variables `model` needs that are not set (after reading .env)."""
     load_dotenv()
-    provider = model.split("/", 1)[0] if "/" in model else "openai"
     try:
         import litellm
 
@@ -43,7 +51,7 @@ def missing_keys(model: str) -> list[str]:
         missing = list(needed.get("missing_keys") or [])
     except Exception:
         missing = []
-    var = KEY_VARIABLES.get(provider)
+    var = key_variable(model)
     if var and not os.environ.get(var) and var not in missing:
         missing.append(var)
     return missing

@@ -77,7 +77,7 @@ def build(unit) -> Int8Scan | None:
 
 
 class Background:
-    """Builds one table's Int8Scan on a daemon thread; `get()` is None until it is ready.
+    """Builds one table's Int8Scan on a background thread; `get()` is None until it is ready.
 
     Built in the background so that the first query (and a one-shot CLI call) does not wait the
     ~1.5 s for torch's import and the packing; until then searches use the exact product.
@@ -87,7 +87,9 @@ class Background:
         self._unit = unit
         self._done = threading.Event()
         self._scan: Int8Scan | None = None
-        threading.Thread(target=self._run, name="portalit-int8-scan", daemon=True).start()
+        # Not a daemon: a process that ends mid-build (a script that made an AnalogyExplorer)
+        # must wait the second or two, since torch aborts if the interpreter dies under its import.
+        threading.Thread(target=self._run, name="portalit-int8-scan", daemon=False).start()
 
     def _run(self):
         try:
