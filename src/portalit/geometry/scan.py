@@ -23,6 +23,12 @@ import warnings
 
 import numpy as np
 
+# torch warns that quantized tensors are deprecated. This runs on a background thread, where
+# warnings.catch_warnings() is not safe (it swaps the process-wide filters under other threads),
+# so one filter for exactly that notice, instead of a learner seeing it under an unrelated cell.
+warnings.filterwarnings("ignore", message="torch.quantize_per_tensor, torch.quantize_per_channel",
+                        category=UserWarning)
+
 # Below this many rows the float32 product is already fast and torch's start-up is not worth it.
 MIN_ROWS = 50_000
 # fbgemm's float work after the exact integer sums: relative error ~1e-7; this is far above it.
@@ -38,10 +44,8 @@ class Int8Scan:
         table = torch.from_numpy(np.ascontiguousarray(unit, dtype=np.float32))
         scales = (table.abs().amax(dim=1) / 127.0).clamp_min(1e-12).double()
         zero = torch.zeros(len(table), dtype=torch.long)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # the deprecation notice of quantized tensors
-            quantized = torch.quantize_per_channel(table, scales, zero, 0, torch.qint8)
-            self._packed = torch.ops.quantized.linear_prepack(quantized, None)
+        quantized = torch.quantize_per_channel(table, scales, zero, 0, torch.qint8)
+        self._packed = torch.ops.quantized.linear_prepack(quantized, None)
         stored = quantized.dequantize().double()
         self.row_error = float((table.double() - stored).norm(dim=1).max())
         self.stored_norm = float(stored.norm(dim=1).max())
