@@ -44,18 +44,10 @@ class CostCalculator(PortalitWidget):
         self.model = w.Combobox(value=str(model), options=options, description="Cloud model",
                                 placeholder="a litellm model id", continuous_update=False, style=LABEL_STYLE,
                                 layout=w.Layout(width="24em"))
-        self.volume = w.BoundedFloatText(value=mtok_per_month, min=0.001, max=1e7, step=10,
-                                         description="Monthly tokens (millions)", style=LABEL_STYLE,
-                                         layout=w.Layout(width="20em"))
-        self.input_share = w.BoundedFloatText(value=input_share, min=0.0, max=1.0, step=0.05,
-                                              description="Share of prompt tokens (0–1)", style=LABEL_STYLE,
-                                              layout=w.Layout(width="20em"))
-        self.gpu_per_hour = w.BoundedFloatText(value=gpu_per_hour, min=0.01, max=1000, step=0.1,
-                                               description="GPU $ per hour", style=LABEL_STYLE,
-                                               layout=w.Layout(width="16em"))
-        self.tokens_per_s = w.BoundedFloatText(value=tokens_per_s, min=0.1, max=1e6, step=100,
-                                               description="Throughput (tokens/s)", style=LABEL_STYLE,
-                                               layout=w.Layout(width="18em"))
+        self.volume = _number(mtok_per_month, 0.001, 1e7, 10, "Monthly tokens (millions)", "20em")
+        self.input_share = _number(input_share, 0.0, 1.0, 0.05, "Share of prompt tokens (0–1)", "20em")
+        self.gpu_per_hour = _number(gpu_per_hour, 0.01, 1000, 0.1, "GPU $ per hour", "16em")
+        self.tokens_per_s = _number(tokens_per_s, 0.1, 1e6, 100, "Throughput (tokens/s)", "18em")
         self.always_on = w.Checkbox(value=bool(always_on), description="GPU on all month (else paid per busy hour)",
                                     indent=False, layout=w.Layout(width="auto"))
         self.price_line = w.HTML()
@@ -162,3 +154,8 @@ class CostCalculator(PortalitWidget):
                        "legend": {"orientation": "h", "y": -0.25}},
         }
         show_figure(self.chart, self.figure)
+
+
+def _number(value, low, high, step, label, width):
+    return w.BoundedFloatText(value=value, min=low, max=high, step=step, description=label, style=LABEL_STYLE,
+                              layout=w.Layout(width=width))

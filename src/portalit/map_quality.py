@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .arrays import matrix
 from .errors import PortalitError
 
 
@@ -42,7 +43,7 @@ def label_purity(Z, labels, k: int = 5, metric: str = "euclidean") -> dict:
     Returns {score, chance, k, n}; chance is the share of same-label pairs among all pairs, what
     neighbours picked at random would score. Use metric="cosine" for embeddings, "euclidean" for maps.
     """
-    Z = _matrix(Z, "Z")
+    Z = matrix(Z, "Z", min_rows=3)
     labels = np.asarray([str(label) for label in labels])
     if len(labels) != len(Z):
         raise PortalitError(f"{len(labels)} labels for {len(Z)} points; give one label per point")
@@ -79,19 +80,9 @@ def _check_k(k, n):
 
 
 def _pair(X, coords):
-    X, coords = _matrix(X, "X"), _matrix(coords, "coords")
+    X, coords = matrix(X, "X", min_rows=3), matrix(coords, "coords", min_rows=3)
     if len(X) != len(coords):
         raise PortalitError(f"X has {len(X)} rows but coords has {len(coords)}; row i of each must be the same item")
     return X, coords
 
 
-def _matrix(Z, name):
-    try:
-        Z = np.asarray(Z, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise PortalitError(f"{name} must be a numeric (n, d) array") from None
-    if Z.ndim != 2 or len(Z) < 3:
-        raise PortalitError(f"{name} must be an (n, d) array with at least 3 rows, got shape {Z.shape}")
-    if not np.isfinite(Z).all():
-        raise PortalitError(f"{name} contains NaN or infinite values")
-    return Z

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..arrays import matrix
 from ..errors import PortalitError
 
 
@@ -158,7 +159,7 @@ def _unit(X):
 
 
 def _pair(X, Y):
-    X, Y = _matrix(X, "X"), _matrix(Y, "Y")
+    X, Y = matrix(X, "X"), matrix(Y, "Y")
     if len(X) != len(Y):
         raise PortalitError(f"X has {len(X)} rows but Y has {len(Y)}; row i of each must be the same item")
     if len(X) < 3:
@@ -166,13 +167,3 @@ def _pair(X, Y):
     return X, Y
 
 
-def _matrix(X, name):
-    try:
-        X = np.asarray(X, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise PortalitError(f"{name} must be a numeric (n, d) array") from None
-    if X.ndim != 2 or X.size == 0:
-        raise PortalitError(f"{name} must be a non-empty (n, d) array, got shape {X.shape}")
-    if not np.isfinite(X).all():
-        raise PortalitError(f"{name} contains NaN or infinite values")
-    return X
