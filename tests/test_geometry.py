@@ -76,6 +76,7 @@ def test_top_indices_matches_a_full_sort():
         got = geometry.top_indices(scores, 10, skip)
         ranked = [i for i in np.argsort(-scores, kind="stable") if i not in skip][:10]
         assert scores[got].tolist() == scores[ranked].tolist()
+        assert got == [int(i) for i in ranked]  # ties go to the lower index, so runs agree
         assert not skip & set(got)
 
 

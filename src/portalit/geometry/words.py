@@ -333,20 +333,13 @@ def _overlapping(cos, bound, score, want):
 
 
 def top_indices(scores, k: int, skip=()) -> list[int]:
-    """Indices of the k highest scores, best first, leaving out those in `skip`."""
-    n = len(scores)
-    want = min(n, k + len(skip))
-    if n > 64 * want:
-        # The want-th best of a 1-in-16 sample is a floor that at least `want` scores reach, so
-        # one comparison pass shrinks 400k scores to a few hundred: faster than argpartition.
-        sample = np.partition(scores[::16], -want)
-        candidates = np.flatnonzero(scores >= sample[-want])
-    else:
-        candidates = np.arange(n)
-    if len(candidates) > want:
-        part = np.argpartition(scores[candidates], len(candidates) - want)
-        candidates = candidates[part[len(candidates) - want:]]
-    candidates = candidates[np.argsort(-scores[candidates], kind="stable")]
+    """Indices of the k highest scores, best first (ties: lower index first), leaving out `skip`."""
+    scores = np.asarray(scores)
+    want = min(len(scores), k + len(skip))
+    if want == 0:
+        return []
+    candidates = _within(scores, want, 0.0)
+    candidates = candidates[np.lexsort((candidates, -scores[candidates]))]
     return [int(i) for i in candidates if int(i) not in skip][:k]
 
 
