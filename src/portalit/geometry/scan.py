@@ -4,7 +4,7 @@ A query over all 400,000 GloVe words reads the whole table. In float32 that is 8
 which is all the time BLAS (and gensim) spend. An int8 copy is a quarter of that, and fbgemm's
 int8 kernels (via torch, already installed for the sentence models) multiply it in about 1 ms
 for two queries at once. The answers stay exact: `words.py` takes every word whose approximate
-score could still reach the top k given `bound`, and rescores just those in float32.
+score could still reach the top k given `bound`, and rescores just those in float64.
 
 Why the bound holds. Each row v is stored as s * w, w int8 (s = max|v| / 127): its error
 ||v - s w|| is measured once, exactly (`row_error`). fbgemm quantises the queries itself, per call,
