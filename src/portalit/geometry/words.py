@@ -189,7 +189,7 @@ def analogy(positive1: str, negative: str, positive2: str, k: int = 10, method: 
         "method": method,
         "exclude_inputs": bool(exclude_inputs),
         "results": results,
-        "only_b": only_b if baseline else [],
+        "only_b": only_b,
     }
 
 
