@@ -119,7 +119,7 @@ def run(queries=200, k: int = 10, method: str = "3cosadd", mode: str = "query",
     }
 
 
-# Ours (torch's thread pool) and gensim (OpenBLAS's) each keep worker threads spinning for a
+# Ours (numba's OpenMP threads) and gensim (OpenBLAS's) each keep worker threads spinning for a
 # while after a call; query by query, each library's call ran 2-4x slower while the other's
 # workers spun on the same two cores, which measures the mix, not either library. So the three
 # take turns in blocks, each block after a pause and one untimed call of its own; load from

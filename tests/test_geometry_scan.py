@@ -23,7 +23,7 @@ def glove():
 
 @pytest.fixture(scope="module")
 def int8(glove):
-    assert words.warm_search(glove), "torch's int8 kernels should be available in the course's environment"
+    assert words.warm_search(glove), "the int8 kernels (numba) should build in the course's environment"
     return words._int8_scan(glove)
 
 
@@ -83,7 +83,7 @@ def test_neighbours_are_identical_with_and_without_the_int8_copy(glove, int8, ex
 def test_the_first_search_does_not_start_the_build_and_the_second_does():
     code = (
         "import sys, threading; from portalit.geometry import analogy, words; "
-        "analogy('king', 'man', 'woman'); a = 'torch' in sys.modules or words._scans and "
+        "analogy('king', 'man', 'woman'); a = 'numba' in sys.modules or words._scans and "
         "list(words._scans.values())[0][1] is not None; "
         "analogy('paris', 'france', 'italy'); "
         "b = list(words._scans.values())[0][1] is not None; print(bool(a), b)"
@@ -121,9 +121,31 @@ def test_a_kernel_that_breaks_the_bound_is_not_used(glove, monkeypatch):
 
 
 def test_a_process_that_exits_mid_build_exits_cleanly():
-    # torch aborts ("terminate called without an active exception") if the interpreter dies under
-    # its import; the build thread is joined at exit instead.
+    # The build thread (numba's import and compiler) is joined at exit rather than killed
+    # mid-compile; torch, used here before, aborted the process in that case.
     code = "from portalit.geometry import words; print(words.warm_search(wait=False))"
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
     assert out.returncode == 0 and out.stdout.split() == ["False"], out.stderr
+
+
+def test_candidates_hold_the_true_top_words(glove, int8):
+    # Frequent, rare and made-up queries: a rare word's neighbours are rare too, so the floor
+    # taken from the most frequent words is far below its k-th best and many words get through.
+    rng = np.random.default_rng(2)
+    rows = [glove.index[w] for w in ("the", "king", "zzz", "quantum")] + list(rng.choice(len(glove), 6))
+    queries = glove.unit[rows].astype(np.float32)
+    for group in (queries[:1], queries[1:3], queries[3:6], queries[6:9]):
+        for want in (1, 13, 500):
+            found = int8.candidates(group, want)
+            for j, q in enumerate(group):
+                truth = np.argsort(-(q.astype(np.float64) @ glove.unit.astype(np.float64).T))[:want]
+                assert set(truth.tolist()) <= set(found[j].tolist())
+    with pytest.raises(ValueError):
+        int8.candidates(queries[:4], 10)  # the kernel takes at most three queries
+
+
+def test_large_k_and_many_queries_take_the_full_pass(glove, int8, exact_only):
+    fast = [neighbours("river", 1500)[-3:], words._best(glove, glove.unit[:5], 7, set())]
+    exact_only(True)
+    assert fast == [neighbours("river", 1500)[-3:], words._best(glove, glove.unit[:5], 7, set())]

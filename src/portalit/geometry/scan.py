@@ -1,91 +1,145 @@
 """Approximate cosines from an int8 copy of the unit vectors, with a proven bound on the error.
 
-A query over all 400,000 GloVe words reads the whole table. In float32 that is 80 MB per query,
-which is all the time BLAS (and gensim) spend. An int8 copy is a quarter of that, and fbgemm's
-int8 kernels (via torch, already installed for the sentence models) multiply it in about 1 ms
-for two queries at once. The answers stay exact: `words.py` takes every word whose approximate
-score could still reach the top k given `bound`, and rescores just those in float64.
+A query over all 400,000 GloVe words reads the whole table: 80 MB per query in float32, which is
+all the time BLAS (and gensim) spend. The int8 copy is a quarter of that. A numba kernel reads it
+in blocks of 2,048 words stored dimension by dimension (so the inner loop runs over contiguous
+words and vectorises) and keeps each block's sums in cache. When searching it writes out only the
+words that clear a floor (the k-th best of the 16,384 most frequent words, less the bound), so no
+(queries x words) array is written and read back. `words.py` rescores those few words in float64,
+so the answers are exactly those of the float32 product.
 
-Why the bound holds. Each row v is stored as s * w, w int8 (s = max|v| / 127): its error
-||v - s w|| is measured once, exactly (`row_error`). fbgemm quantises the queries itself, per call,
-affinely over [min(x, 0), max(x, 0)] with at least 127 levels (reduce_range, which also keeps its
-int16 pair sums from saturating), so each query number moves by at most half a step. Integer
-sums are exact. So for query q, |approx - v.q| <= row_error * ||q|| + max||s w|| * ||q - q'||.
-
-torch's quantized tensors are deprecated upstream; if they are missing or fail, `build` returns
-None and searches fall back to the exact float32 product, which gives the same answers.
+Why the bound holds. Each row v is stored as s * w, w int8 (s = max|v| / 127, a float32): its
+error ||v - s w|| is measured once, exactly (`row_error`). The query stays float32. The kernel
+adds the dim products in float32, in whatever order the compiler picks; every rounding along the
+way is relative, so the float error is at most gamma * sum|s w_d q_d| <= gamma * ||s w|| * ||q||,
+with gamma twice Higham's (n u) for a sum of n terms plus the final scaling. So for query q,
+|approx - v.q| <= ||q|| * (row_error + gamma * max||s w||).
 """
 from __future__ import annotations
 
-import math
 import threading
-import warnings
 
 import numpy as np
 
-# torch warns that quantized tensors are deprecated. This runs on a background thread, where
-# warnings.catch_warnings() is not safe (it swaps the process-wide filters under other threads),
-# so one filter for exactly that notice, instead of a learner seeing it under an unrelated cell.
-warnings.filterwarnings("ignore", message="torch.quantize_per_tensor, torch.quantize_per_channel",
-                        category=UserWarning)
-
-# Below this many rows the float32 product is already fast and torch's start-up is not worth it.
+# Below this many rows the float32 product is already fast and numba's start-up is not worth it.
 MIN_ROWS = 50_000
-# fbgemm's float work after the exact integer sums: relative error ~1e-7; this is far above it.
-_FLOAT_SLACK = 1e-5
+BLOCK = 2048
+# Floors come from the first PREFIX_BLOCKS blocks: GloVe's most frequent words, cheap to read.
+PREFIX_BLOCKS = 8
+# Dimensions added per pass over a block's running sums (the kernel is unrolled by five):
+# five times fewer loads and stores of the sums than one dimension per pass.
+_UNROLL = 5
+# Absolute slack on top of the bound, for the float64 sums that measure row_error.
+_FLOAT_SLACK = 1e-6
 
 
 class Int8Scan:
-    """An int8 copy of a (rows, dim) table of unit vectors: `cosines(queries)` -> (approx, bound)."""
+    """An int8 copy of a (rows, dim) table of unit vectors.
+
+    `cosines(queries)` -> (approx (m, rows), bound (m,)); `candidates(queries, want)` -> for each
+    query the rows whose cosine could be among its `want` best, without writing every cosine.
+    """
 
     def __init__(self, unit):
-        import torch
+        from . import _kernels  # numba: imported here, in the build thread, not at start-up
 
-        table = torch.from_numpy(np.ascontiguousarray(unit, dtype=np.float32))
-        scales = (table.abs().amax(dim=1) / 127.0).clamp_min(1e-12).double()
-        zero = torch.zeros(len(table), dtype=torch.long)
-        quantized = torch.quantize_per_channel(table, scales, zero, 0, torch.qint8)
-        self._packed = torch.ops.quantized.linear_prepack(quantized, None)
-        self.row_error, self.stored_norm = _errors(table.numpy(), quantized.int_repr().numpy(), scales.numpy())
-        self.dim = table.shape[1]
-        self._torch = torch
+        self._kernels = _kernels
+        unit = np.asarray(unit, dtype=np.float32)
+        self.rows, self.dim = unit.shape
+        self.blocks = -(-self.rows // BLOCK)
+        width = -(-self.dim // _UNROLL) * _UNROLL  # padded with zero dimensions
+        self._blocked = np.zeros((self.blocks, width, BLOCK), dtype=np.int8)
+        self._scales = np.zeros((self.blocks, BLOCK), dtype=np.float32)
+        worst_error = worst_norm = 0.0
+        for b in range(self.blocks):
+            v = unit[b * BLOCK:(b + 1) * BLOCK]
+            scales = np.maximum(np.abs(v).max(axis=1) / np.float32(127), np.float32(1e-12))
+            ints = np.clip(np.rint(v / scales[:, None]), -127, 127).astype(np.int8)
+            self._blocked[b, :self.dim, :len(v)] = ints.T
+            self._scales[b, :len(v)] = scales
+            stored = ints.astype(np.float64) * scales.astype(np.float64)[:, None]
+            worst_error = max(worst_error, float(np.linalg.norm(v - stored, axis=1).max()))
+            worst_norm = max(worst_norm, float(np.linalg.norm(stored, axis=1).max()))
+        self.row_error, self.stored_norm = worst_error, worst_norm
+        self._gamma = 2.0 * (width + 2) * 2.0 ** -24
+        # One kernel call at a time: they share the buffers below, and numba's fallback thread
+        # pool (where OpenMP is missing) aborts on calls from two threads at once.
+        self._lock = threading.Lock()
+        self._found_rows = np.zeros((self.blocks, 3, BLOCK), dtype=np.int32)
+        self._found_values = np.zeros((self.blocks, 3, BLOCK), dtype=np.float32)
+        self._counts = np.zeros((self.blocks, 3), dtype=np.int64)
+
+    def bound(self, queries) -> np.ndarray:
+        """|approx - exact| <= bound, per query row."""
+        queries = np.asarray(queries, dtype=np.float64)
+        norms = np.sqrt(np.einsum("ij,ij->i", queries, queries))
+        return norms * (self.row_error + self._gamma * self.stored_norm) * (1 + 1e-6) + _FLOAT_SLACK
 
     def cosines(self, queries):
         """queries (m, dim) -> approx (m, rows) float32 array, bound (m,): |approx - exact| <= bound."""
-        torch = self._torch
-        queries = np.ascontiguousarray(queries, dtype=np.float32)
-        with torch.inference_mode():
-            approx = torch.ops.quantized.linear_dynamic(torch.from_numpy(queries), self._packed, True)
-        # The step fbgemm's dynamic quantisation uses is at most this (127 levels over the range).
-        step = (max(float(queries.max()), 0.0) - min(float(queries.min()), 0.0)) / 127.0
-        query_error = 0.5 * step * math.sqrt(self.dim)
-        norms = np.linalg.norm(queries, axis=1)
-        bound = self.row_error * norms + self.stored_norm * query_error
-        return approx.numpy(), bound * (1 + _FLOAT_SLACK) + _FLOAT_SLACK
+        queries = self._padded(queries)
+        out = np.empty((len(queries), self.blocks * BLOCK), dtype=np.float32)
+        with self._lock:
+            for lo in range(0, len(queries), 3):  # the kernel takes up to three queries at a time
+                self._run(queries[lo:lo + 3], 0, self.blocks, None, out[lo:lo + 3])
+        return out[:, :self.rows], self.bound(queries)
+
+    def candidates(self, queries, want: int) -> list[np.ndarray]:
+        """For each query (at most 3): rows within twice the bound of its want-th best approximation.
+
+        Every row of the true top `want` is among them. `want` may be at most the prefix's rows.
+        """
+        queries = self._padded(queries)
+        head_rows = min(self.rows, PREFIX_BLOCKS * BLOCK)
+        if not 1 <= len(queries) <= 3 or not 1 <= want <= head_rows:
+            raise ValueError(f"candidates takes 1-3 queries and 1 <= want <= {head_rows}")
+        margins = 2.0 * self.bound(queries)
+        head_blocks = -(-head_rows // BLOCK)
+        head = np.empty((len(queries), head_blocks * BLOCK), dtype=np.float32)
+        kernels = self._kernels
+        with self._lock:
+            self._run(queries, 0, head_blocks, None, head)
+            head = head[:, :head_rows]
+            # The want-th best of a subset is a floor that the true want-th best reaches.
+            # (numpy's partition, several times faster than numba's.)
+            floors = np.array([_kth_largest(h, want) for h in head]) - margins
+            floors = np.nextafter(floors.astype(np.float32), np.float32(-np.inf))  # round down
+            self._run(queries, head_blocks, self.blocks, floors, None)
+            return [kernels.collect(head[j], floors[j], self._counts, self._found_rows, self._found_values,
+                                    head_blocks, j, want, margins[j]) for j in range(len(queries))]
+
+    def _padded(self, queries):
+        queries = np.asarray(queries, dtype=np.float32)
+        out = np.zeros((len(queries), self._blocked.shape[1]), dtype=np.float32)
+        out[:, :self.dim] = queries
+        return out
+
+    def _run(self, queries, lo, hi, floors, out):
+        keep_all = floors is None
+        self._kernels.scan(self._blocked, self._scales, np.ascontiguousarray(queries), self.rows, lo, hi,
+                           np.zeros(len(queries), np.float32) if keep_all else floors, keep_all,
+                           out if keep_all else np.empty((len(queries), 0), np.float32),
+                           self._counts, self._found_rows, self._found_values)
 
 
-def _errors(table, ints, scales, chunk=32_768):
-    """(max ||v - s w||, max ||s w||) over the rows, in float64, a chunk at a time.
-
-    Whole-table float64 copies would add ~0.4 GB at the peak for GloVe; chunks add ~25 MB.
-    """
-    worst_error = worst_norm = 0.0
-    for lo in range(0, len(table), chunk):
-        stored = ints[lo:lo + chunk] * scales[lo:lo + chunk, None]
-        worst_error = max(worst_error, float(np.linalg.norm(table[lo:lo + chunk] - stored, axis=1).max()))
-        worst_norm = max(worst_norm, float(np.linalg.norm(stored, axis=1).max()))
-    return worst_error, worst_norm
+def _kth_largest(values, want):
+    return np.partition(values, len(values) - want)[len(values) - want]
 
 
 def build(unit) -> Int8Scan | None:
-    """An Int8Scan of `unit`, or None where torch's int8 kernels are unavailable or misbehave."""
+    """An Int8Scan of `unit`, or None where numba is unavailable or the kernel misbehaves."""
     try:
         scan = Int8Scan(unit)
         probe = np.asarray(unit[:4], dtype=np.float32)
         approx, bound = scan.cosines(probe)
-        exact = probe @ np.asarray(unit, dtype=np.float32).T
+        exact = probe.astype(np.float64) @ np.asarray(unit, dtype=np.float64).T
         if not np.all(np.abs(approx - exact) <= bound[:, None]):
             return None  # a kernel that breaks the bound must not be trusted
+        # The selecting path must keep each probe row's own best matches (itself among them).
+        best = np.argsort(-exact[:2], axis=1)[:, :10]
+        kept = scan.candidates(probe[:2], 10)
+        if not all(set(best[j]) <= set(kept[j].tolist()) for j in range(2)):
+            return None
         return scan
     except Exception:
         return None
@@ -94,8 +148,9 @@ def build(unit) -> Int8Scan | None:
 class Background:
     """Builds one table's Int8Scan on a background thread; `get()` is None until it is ready.
 
-    Built in the background so that the first query (and a one-shot CLI call) does not wait the
-    ~1.5 s for torch's import and the packing; until then searches use the exact product.
+    Built in the background so that the first query (and a one-shot CLI call) does not wait
+    ~1-2 s for numba's import, the packing and (on a fresh machine) the compilation; until then
+    searches use the exact product.
     """
 
     def __init__(self, unit):
@@ -103,7 +158,7 @@ class Background:
         self._done = threading.Event()
         self._scan: Int8Scan | None = None
         # Not a daemon: a process that ends mid-build (a script that made an AnalogyExplorer)
-        # must wait the second or two, since torch aborts if the interpreter dies under its import.
+        # waits the second or two rather than killing the thread inside numba's compiler.
         threading.Thread(target=self._run, name="portalit-int8-scan", daemon=False).start()
 
     def _run(self):

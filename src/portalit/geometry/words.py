@@ -1,9 +1,9 @@
 """Word vectors: cosine, exact nearest neighbours and analogies over the whole GloVe vocabulary.
 
 A search reads every word's vector once: a matrix product against the unit vectors, or, from a
-table's second search on, against an int8 copy a quarter the size (scan.py) whose error has a
-proven bound. Words that could still make the top k within that bound are then rescored in
-float64, so both routes return the same words and the same scores. `vectors` arguments take a
+table's second search on, an int8 copy a quarter the size (scan.py) whose error has a proven
+bound; that scan hands back only the words that could still make the top k within the bound.
+Those are rescored in float64, so both routes return the same words and the same scores. `vectors` arguments take a
 `portalit.models.WordVectors`; None means GloVe 6B 50d (`load_glove()`).
 """
 from __future__ import annotations
@@ -207,7 +207,7 @@ def warm_search(vectors: WordVectors | None = None, wait: bool = True) -> bool:
     """Build the int8 copy that speeds up searches now, rather than on the table's second search.
 
     Returns whether searches over `vectors` use it (False: small table, PORTALIT_INT8_SCAN=0,
-    torch's int8 kernels unavailable, or wait=False and still building in the background).
+    numba's kernels unavailable, or wait=False and still building in the background).
     Either way the answers are the same; only the speed differs.
     """
     return _int8_scan(_table(vectors), wait=wait, start=True) is not None
@@ -219,13 +219,16 @@ _scans: dict[int, list] = {}
 # With the exact product the candidates still pass through the float64 rescoring below, whose last
 # bits may differ from the product's: this margin keeps a near-tie from being dropped on the way.
 _EXACT_SLACK = 1e-5
+# Larger k goes through all the approximate cosines: the floor from the most frequent words would
+# let too many words through.
+_FAST_WANT = 1024
 
 
 def _int8_scan(wv, wait=False, start=False):
     """The table's Int8Scan if built; the second search of a table (or `start`) starts building it.
 
-    Not the first: a process that searches once (`portalit analogy`) would pay torch's start-up
-    for nothing, and could exit while the build thread is still importing torch.
+    Not the first: a process that searches once (`portalit analogy`) would pay numba's start-up
+    (and, on a fresh machine, its compilation) for nothing.
     """
     if not _INT8 or len(wv) < scan.MIN_ROWS:
         return None
@@ -241,9 +244,8 @@ def _int8_scan(wv, wait=False, start=False):
     return entry[1].get(wait)
 
 
-def _cosines(wv, queries):
-    """(cosines (m, words), bound (m,)): int8 approximations once ready, else the float32 product."""
-    fast = _int8_scan(wv)
+def _cosines(wv, queries, fast):
+    """(cosines (m, words), bound (m,)): from the int8 copy `fast` if ready, else the float32 product."""
     if fast is not None:
         return fast.cosines(queries)
     return products(queries, wv), np.full(len(queries), _EXACT_SLACK)
@@ -256,19 +258,26 @@ def _best(wv, queries, k, skip, score=None, baseline_row=None):
     within the bound); exact float64 cosines rank them, so both paths give the same answers.
     """
     queries = np.ascontiguousarray(queries, dtype=np.float32)
-    cos, bound = _cosines(wv, queries)
     want = min(len(wv), k + len(skip))
     if score is None:
-        found = []
-        for j in range(len(queries)):
-            found.append(_ranked(wv, _within(cos[j], want, 2 * bound[j]), queries[j:j + 1], k, skip))
-        return found
+        return [_ranked(wv, rows, queries[j:j + 1], k, skip)
+                for j, rows in enumerate(_candidates(wv, queries, want))]
+    cos, bound = _cosines(wv, queries, _int8_scan(wv))
     candidates = _overlapping(cos, bound, score, want)
     results = _ranked(wv, candidates, queries, k, skip, score)
     if baseline_row is None:
         return results, []
     j = baseline_row
     return results, _ranked(wv, _within(cos[j], want, 2 * bound[j]), queries[j:j + 1], k, skip)
+
+
+def _candidates(wv, queries, want):
+    """Per query row: every row whose cosine could be among the top `want`."""
+    fast = _int8_scan(wv)
+    if fast is not None and len(queries) <= 3 and want <= _FAST_WANT:
+        return fast.candidates(queries, want)
+    cos, bound = _cosines(wv, queries, fast)
+    return [_within(cos[j], want, 2 * bound[j]) for j in range(len(queries))]
 
 
 def _cosmul(cos):
