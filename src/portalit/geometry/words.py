@@ -3,8 +3,8 @@
 A search reads every word's vector once: a matrix product against the unit vectors, or, from a
 table's second search on, an int8 copy a quarter the size (scan.py) whose error has a proven
 bound; that scan hands back only the words that could still make the top k within the bound.
-Those are rescored in float64, so both routes return the same words and the same scores. `vectors` arguments take a
-`portalit.models.WordVectors`; None means GloVe 6B 50d (`load_glove()`).
+Those are rescored in float64, so both routes return the same words and the same scores.
+`vectors` arguments take a `portalit.models.WordVectors`; None means GloVe 6B 50d (`load_glove()`).
 """
 from __future__ import annotations
 
