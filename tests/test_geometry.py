@@ -427,3 +427,18 @@ def test_benchmark_reports_ours_peer_and_ratio():
     assert result["ratio"] == pytest.approx(result["ours"] / result["peer"], rel=0.02)
     assert result["queries"] == 5 and result["top1_agreement"] == 1.0
     assert bench.run(queries=[("king", "man", "woman")], quick=True)["queries"] == 1
+
+
+def test_share_runs_every_part_once_and_raises_a_part_s_error():
+    from portalit.geometry import _threads
+
+    done = []
+    _threads.share(done.append, range(40))
+    assert sorted(done) == list(range(40))
+
+    def fails_on_seven(part):
+        if part == 7:
+            raise ValueError("part 7")
+
+    with pytest.raises(ValueError, match="part 7"):
+        _threads.share(fails_on_seven, range(20))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -149,3 +150,33 @@ def test_large_k_and_many_queries_take_the_full_pass(glove, int8, exact_only):
     fast = [neighbours("river", 1500)[-3:], words._best(glove, glove.unit[:5], 7, set())]
     exact_only(True)
     assert fast == [neighbours("river", 1500)[-3:], words._best(glove, glove.unit[:5], 7, set())]
+
+
+def test_shared_block_ranges_give_the_same_candidates_and_cosines(glove, int8):
+    queries = glove.unit[[glove.index[w] for w in ("king", "zzz", "paris")]]
+    team = int8.candidates(queries[:2], 13), int8.cosines(queries)[0]
+    int8._shared_calls = 10  # as after a run of stalled calls
+    shared = int8.candidates(queries[:2], 13), int8.cosines(queries)[0]
+    assert int8._shared_calls == 8
+    assert all(np.array_equal(np.sort(a), np.sort(b)) for a, b in zip(team[0], shared[0]))
+    assert np.array_equal(team[1], shared[1])
+
+
+def test_calls_that_keep_waiting_for_a_busy_core_switch_to_sharing(glove, int8, monkeypatch):
+    calls = []
+
+    def waits_for_a_core(*args):  # the team kernel, as when its second thread gets no core
+        calls.append(args[4:6])
+        time.sleep(0.005)
+        int8._kernels.alone(*args)
+
+    int8._shared_calls = int8._stalls = 0
+    monkeypatch.setitem(int8._fastest, 1, 1e-6)
+    monkeypatch.setattr(int8._kernels, "team", waits_for_a_core)
+    query = glove.unit[[glove.index["river"]]]
+    for _ in range(scan._STALLS):
+        int8.candidates(query, 10)
+    assert len(calls) == scan._STALLS and int8._shared_calls == scan._SHARED_CALLS
+    int8.candidates(query, 10)
+    assert len(calls) == scan._STALLS and int8._shared_calls == scan._SHARED_CALLS - 1
+    int8._shared_calls = 0

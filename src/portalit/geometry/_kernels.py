@@ -37,9 +37,8 @@ def _add_two(w, q, p, acc, bcc):
             bcc[r] += v0 * y0 + v1 * y1 + v2 * y2 + v3 * y3 + v4 * y4
 
 
-@njit(parallel=True, **_OPTIONS)
-def scan(blocked, scales, queries, rows, lo, hi, floors, keep_all, out, counts, found_rows, found_values):
-    """Approximate cosines of blocks lo..hi for 1-3 queries, the blocks split over the cores.
+def _scan(blocked, scales, queries, rows, lo, hi, floors, keep_all, out, counts, found_rows, found_values):
+    """Approximate cosines of blocks lo..hi for 1-3 queries (compiled twice, below).
 
     keep_all: every cosine into out[j, (block - lo) * size + r]. Otherwise the rows whose cosine
     reaches floors[j] go to found_rows/found_values[block, j, :counts[block, j]].
@@ -70,6 +69,13 @@ def scan(blocked, scales, queries, rows, lo, hi, floors, keep_all, out, counts, 
                         found_values[b, j, count] = value
                         count += 1
                 counts[b, j] = count
+
+
+# `team` splits the blocks over numba's threads: fastest on idle cores, but each call ends when
+# every thread has checked in, so a core busy with another process stalls it for milliseconds.
+# `alone` runs on the calling thread; scan.py shares block ranges out to Python threads then.
+team = njit(parallel=True, **_OPTIONS)(_scan)
+alone = njit(**_OPTIONS)(_scan)
 
 
 @njit(**_OPTIONS)

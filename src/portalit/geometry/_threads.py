@@ -40,6 +40,47 @@ def run_parallel(function, parts) -> list:
         return list(_pool().map(function, parts))
 
 
+def share(function, parts) -> None:
+    """function(part) for every part, by this thread and the pool's, whichever gets there first.
+
+    Unlike run_parallel, this thread never waits for a pool thread that has not started: if the
+    other core is busy, this one does every part itself. `function` must release the GIL
+    (numba's nogil kernels do) for the threads to overlap.
+    """
+    parts = list(parts)
+    if len(parts) <= 1 or workers() == 1:
+        for part in parts:
+            function(part)
+        return
+    state = {"next": 0, "running": 0, "error": None}
+    turn = threading.Condition()
+
+    def work():
+        while True:
+            with turn:
+                if state["next"] >= len(parts) or state["error"] is not None:
+                    return
+                part = parts[state["next"]]
+                state["next"] += 1
+                state["running"] += 1
+            try:
+                function(part)
+            except BaseException as error:  # handed to the calling thread below
+                state["error"] = error
+            finally:
+                with turn:
+                    state["running"] -= 1
+                    turn.notify_all()
+
+    for _ in range(workers() - 1):
+        _pool().submit(work)
+    work()
+    with turn:
+        turn.wait_for(lambda: state["running"] == 0)
+    if state["error"] is not None:
+        raise state["error"]
+
+
 def _pool() -> ThreadPoolExecutor:
     with _lock:
         if "pool" not in _state:

@@ -17,9 +17,13 @@ with gamma twice Higham's (n u) for a sum of n terms plus the final scaling. So 
 """
 from __future__ import annotations
 
+import math
 import threading
+import time
 
 import numpy as np
+
+from . import _threads
 
 # Below this many rows the float32 product is already fast and numba's start-up is not worth it.
 MIN_ROWS = 50_000
@@ -29,6 +33,15 @@ PREFIX_BLOCKS = 8
 # Dimensions added per pass over a block's running sums (the kernel is unrolled by five):
 # five times fewer loads and stores of the sums than one dimension per pass.
 _UNROLL = 5
+# A team call (numba's threads) this many times slower per block than the fastest one seen waited
+# for a busy core, or ran on cold memory after a pause (the first call after idling is slow here
+# too, in any mode). _STALLS such calls in a row mean a busy core: the next _SHARED_CALLS calls
+# share _SHARE_PARTS block ranges between this thread and a pool thread, which never waits for a
+# thread without a core (see _threads.share). Under a one-core hog: 1.4-2 ms a search, not 6-8.
+_STALLED = 3.0
+_STALLS = 3
+_SHARED_CALLS = 50
+_SHARE_PARTS = 16
 # Absolute slack on top of the bound, for the float64 sums that measure row_error.
 _FLOAT_SLACK = 1e-6
 
@@ -68,6 +81,8 @@ class Int8Scan:
         self._found_rows = np.zeros((self.blocks, 3, BLOCK), dtype=np.int32)
         self._found_values = np.zeros((self.blocks, 3, BLOCK), dtype=np.float32)
         self._counts = np.zeros((self.blocks, 3), dtype=np.int64)
+        self._fastest: dict[int, float] = {}  # queries -> seconds per block of the quickest team call
+        self._shared_calls = self._stalls = 0
 
     def bound(self, queries) -> np.ndarray:
         """|approx - exact| <= bound, per query row."""
@@ -98,7 +113,7 @@ class Int8Scan:
         head = np.empty((len(queries), head_blocks * BLOCK), dtype=np.float32)
         kernels = self._kernels
         with self._lock:
-            self._run(queries, 0, head_blocks, None, head)
+            self._run(queries, 0, head_blocks, None, head, alone=True)  # too small to split
             head = head[:, :head_rows]
             # The want-th best of a subset is a floor that the true want-th best reaches.
             # (numpy's partition, several times faster than numba's.)
@@ -114,12 +129,34 @@ class Int8Scan:
         out[:, :self.dim] = queries
         return out
 
-    def _run(self, queries, lo, hi, floors, out):
+    def _run(self, queries, lo, hi, floors, out, alone=False):
+        """Blocks lo..hi through the kernel: all cosines into `out` (floors None) or those above floors."""
         keep_all = floors is None
-        self._kernels.scan(self._blocked, self._scales, np.ascontiguousarray(queries), self.rows, lo, hi,
-                           np.zeros(len(queries), np.float32) if keep_all else floors, keep_all,
-                           out if keep_all else np.empty((len(queries), 0), np.float32),
-                           self._counts, self._found_rows, self._found_values)
+        fixed = (np.zeros(len(queries), np.float32) if keep_all else floors, keep_all,
+                 out if keep_all else np.empty((len(queries), 0), np.float32),
+                 self._counts, self._found_rows, self._found_values)
+        queries = np.ascontiguousarray(queries)
+
+        def blocks(start, stop, kernel=self._kernels.alone):
+            kernel(self._blocked, self._scales, queries, self.rows, start, stop,
+                   fixed[0], fixed[1], fixed[2][:, (start - lo) * BLOCK:] if keep_all else fixed[2], *fixed[3:])
+
+        if alone:
+            blocks(lo, hi)
+        elif self._shared_calls > 0:
+            self._shared_calls -= 1
+            step = max(1, -(-(hi - lo) // _SHARE_PARTS))
+            _threads.share(lambda start: blocks(start, min(start + step, hi)), range(lo, hi, step))
+        else:
+            started = time.perf_counter()
+            blocks(lo, hi, self._kernels.team)
+            per_block = (time.perf_counter() - started) / (hi - lo)
+            fastest = self._fastest[len(queries)] = min(self._fastest.get(len(queries), math.inf), per_block)
+            stalled = per_block > _STALLED * fastest and (hi - lo) * per_block > 2e-4
+            self._stalls = self._stalls + 1 if stalled else 0
+            if self._stalls >= _STALLS:
+                # numba's threads keep waiting for a core another process holds: share for a while.
+                self._shared_calls, self._stalls = _SHARED_CALLS, 0
 
 
 def _kth_largest(values, want):
