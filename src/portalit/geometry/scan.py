@@ -132,14 +132,16 @@ class Int8Scan:
     def _run(self, queries, lo, hi, floors, out, alone=False):
         """Blocks lo..hi through the kernel: all cosines into `out` (floors None) or those above floors."""
         keep_all = floors is None
-        fixed = (np.zeros(len(queries), np.float32) if keep_all else floors, keep_all,
-                 out if keep_all else np.empty((len(queries), 0), np.float32),
-                 self._counts, self._found_rows, self._found_values)
         queries = np.ascontiguousarray(queries)
+        if keep_all:
+            floors = np.zeros(len(queries), np.float32)
+        else:
+            out = np.empty((len(queries), 0), np.float32)
 
         def blocks(start, stop, kernel=self._kernels.alone):
-            kernel(self._blocked, self._scales, queries, self.rows, start, stop,
-                   fixed[0], fixed[1], fixed[2][:, (start - lo) * BLOCK:] if keep_all else fixed[2], *fixed[3:])
+            part = out[:, (start - lo) * BLOCK:] if keep_all else out  # the kernel counts from `start`
+            kernel(self._blocked, self._scales, queries, self.rows, start, stop, floors, keep_all, part,
+                   self._counts, self._found_rows, self._found_values)
 
         if alone:
             blocks(lo, hi)
@@ -150,13 +152,15 @@ class Int8Scan:
         else:
             started = time.perf_counter()
             blocks(lo, hi, self._kernels.team)
-            per_block = (time.perf_counter() - started) / (hi - lo)
-            fastest = self._fastest[len(queries)] = min(self._fastest.get(len(queries), math.inf), per_block)
-            stalled = per_block > _STALLED * fastest and (hi - lo) * per_block > 2e-4
-            self._stalls = self._stalls + 1 if stalled else 0
-            if self._stalls >= _STALLS:
-                # numba's threads keep waiting for a core another process holds: share for a while.
-                self._shared_calls, self._stalls = _SHARED_CALLS, 0
+            self._note_team_call((time.perf_counter() - started) / (hi - lo), hi - lo, len(queries))
+
+    def _note_team_call(self, per_block, blocks, queries):
+        fastest = self._fastest[queries] = min(self._fastest.get(queries, math.inf), per_block)
+        stalled = per_block > _STALLED * fastest and blocks * per_block > 2e-4
+        self._stalls = self._stalls + 1 if stalled else 0
+        if self._stalls >= _STALLS:
+            # numba's threads keep waiting for a core another process holds: share for a while.
+            self._shared_calls, self._stalls = _SHARED_CALLS, 0
 
 
 def _kth_largest(values, want):
