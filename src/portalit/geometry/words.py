@@ -287,13 +287,13 @@ def _cosmul(cos):
 
 def _ranked(wv, candidates, queries, k, skip, score=None):
     """[{word, score}] best first (ties by row), exact in float64, leaving out rows in `skip`."""
-    rows = np.asarray(wv.unit[candidates], dtype=np.float64)
+    rows = wv.unit[candidates].astype(np.float64)
     # Row by row, not one matrix product: BLAS may sum in another order for another number of
     # candidates, and the last bit of a score must not depend on which path picked them.
-    exact = np.stack([(rows * q).sum(axis=1) for q in queries.astype(np.float64)], axis=1)
-    values = exact[:, 0] if score is None else score(exact.T)
+    exact = [(rows * q).sum(axis=1) for q in queries.astype(np.float64)]
+    values = exact[0] if score is None else score(np.stack(exact))
     out = []
-    for i in np.lexsort((candidates, -values)):
+    for i in np.lexsort((candidates, -values)).tolist():
         row = int(candidates[i])
         if row not in skip:
             out.append({"word": wv.words[row], "score": float(values[i])})
