@@ -4,6 +4,8 @@ OpenBLAS's own worker threads spin-wait for each other. On a small machine that 
 also use, that waiting dominates: here a 2-thread product ran 2x slower than a 1-thread one under
 load, and the full analogy evaluation 4-7x slower. Independent Python threads (numpy releases the
 GIL inside BLAS) share the cores without waiting on each other, and are as fast when idle.
+`share` goes one step further for numba's kernels: the calling thread works too and never waits
+for a pool thread that has not been given a core.
 """
 from __future__ import annotations
 
