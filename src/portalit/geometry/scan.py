@@ -28,8 +28,8 @@ from . import _threads
 # Below this many rows the float32 product is already fast and numba's start-up is not worth it.
 MIN_ROWS = 50_000
 BLOCK = 2048
-# Floors come from the first PREFIX_BLOCKS blocks: GloVe's most frequent words, cheap to read.
-PREFIX_BLOCKS = 8
+# Floors come from the first HEAD_ROWS rows: GloVe's most frequent words, cheap to read.
+HEAD_ROWS = 16 * 1024
 # Dimensions added per pass over a block's running sums (the kernel is unrolled by five):
 # five times fewer loads and stores of the sums than one dimension per pass.
 _UNROLL = 5
@@ -102,10 +102,10 @@ class Int8Scan:
     def candidates(self, queries, want: int) -> list[np.ndarray]:
         """For each query (at most 3): rows within twice the bound of its want-th best approximation.
 
-        Every row of the true top `want` is among them. `want` may be at most the prefix's rows.
+        Every row of the true top `want` is among them. `want` may be at most HEAD_ROWS.
         """
         queries = self._padded(queries)
-        head_rows = min(self.rows, PREFIX_BLOCKS * BLOCK)
+        head_rows = min(self.rows, HEAD_ROWS)
         if not 1 <= len(queries) <= 3 or not 1 <= want <= head_rows:
             raise ValueError(f"candidates takes 1-3 queries and 1 <= want <= {head_rows}")
         margins = 2.0 * self.bound(queries)
@@ -116,8 +116,7 @@ class Int8Scan:
             self._run(queries, 0, head_blocks, None, head, alone=True)  # too small to split
             head = head[:, :head_rows]
             # The want-th best of a subset is a floor that the true want-th best reaches.
-            # (numpy's partition, several times faster than numba's.)
-            floors = np.array([_kth_largest(h, want) for h in head]) - margins
+            floors = np.array([kth_largest(h, want) for h in head]) - margins
             floors = np.nextafter(floors.astype(np.float32), np.float32(-np.inf))  # round down
             self._run(queries, head_blocks, self.blocks, floors, None)
             return [kernels.collect(head[j], floors[j], self._counts, self._found_rows, self._found_values,
@@ -163,7 +162,8 @@ class Int8Scan:
             self._shared_calls, self._stalls = _SHARED_CALLS, 0
 
 
-def _kth_largest(values, want):
+def kth_largest(values, want):
+    """The want-th largest of a 1-D array (numpy's partition: several times faster than numba's)."""
     return np.partition(values, len(values) - want)[len(values) - want]
 
 

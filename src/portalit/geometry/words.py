@@ -302,22 +302,18 @@ def _ranked(wv, candidates, queries, k, skip, score=None):
     return out
 
 
-def _kth_largest(values, want):
-    return np.partition(values, len(values) - want)[len(values) - want]
-
-
 def _within(values, want, margin):
     """Indices of the values at least (the want-th largest - margin), in one pass over `values`."""
     if len(values) <= 64 * want:
-        return np.flatnonzero(values >= _kth_largest(values, want) - margin)
+        return np.flatnonzero(values >= scan.kth_largest(values, want) - margin)
     # The want-th best of any subset is a floor that at least `want` values reach, so all within
     # `margin` of the want-th best are among those above floor - margin. A contiguous prefix
     # (GloVe's most frequent words) is cheap to read, unlike a strided sample, which touches
     # most of the array's cache lines: one full pass instead of two.
-    floor = _kth_largest(values[:16 * 1024], want)
+    floor = scan.kth_largest(values[:scan.HEAD_ROWS], want)
     rows = np.flatnonzero(values >= floor - margin)
     kept = values[rows]
-    return rows[kept >= _kth_largest(kept, want) - margin]
+    return rows[kept >= scan.kth_largest(kept, want) - margin]
 
 
 def _overlapping(cos, bound, score, want):
@@ -334,11 +330,11 @@ def _overlapping(cos, bound, score, want):
 
     upper = extreme(cos, 1)
     if len(upper) <= 64 * want:
-        return np.flatnonzero(upper >= _kth_largest(extreme(cos, -1), want))
+        return np.flatnonzero(upper >= scan.kth_largest(extreme(cos, -1), want))
     # A prefix's want-th largest lower bound is a floor that every top-`want` row's upper bound
     # clears, so the exact threshold can be found among the rows above it.
-    rows = np.flatnonzero(upper >= _kth_largest(extreme(cos[:, :16 * 1024], -1), want))
-    return rows[upper[rows] >= _kth_largest(extreme(cos[:, rows], -1), want)]
+    rows = np.flatnonzero(upper >= scan.kth_largest(extreme(cos[:, :scan.HEAD_ROWS], -1), want))
+    return rows[upper[rows] >= scan.kth_largest(extreme(cos[:, rows], -1), want)]
 
 
 def top_indices(scores, k: int, skip=()) -> list[int]:
