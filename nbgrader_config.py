@@ -22,6 +22,6 @@ c.ExecutePreprocessor.timeout = 120
 c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.GetGrades",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
-    "portalit.grade.ShortHiddenTestErrors",
+    "portalit.autograder.feedback.ShortHiddenTestErrors",
     "nbgrader.preprocessors.ClearHiddenTests",
 ]

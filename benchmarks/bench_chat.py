@@ -26,7 +26,7 @@ def _raw_engine():
     from llama_cpp import Llama
 
     from portalit import models
-    from portalit.backends.llamacpp import default_threads
+    from portalit.engines.llamacpp import default_threads
 
     path = str(models.get("smollm2-135m").path())
     return Llama(model_path=path, n_ctx=2048, n_threads=default_threads(), n_gpu_layers=0, verbose=False)

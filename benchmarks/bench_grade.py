@@ -26,11 +26,11 @@ DEFAULT_ASSIGNMENT = "ps03"  # words as vectors: GloVe over 400,000 words, numpy
 
 
 def _course(root: Path, assignment: str) -> None:
-    from portalit import grade
+    from portalit import autograder
 
     shutil.copytree(ROOT / "solutions" / assignment, root / "solutions" / assignment)
     shutil.copy(ROOT / "nbgrader_config.py", root)
-    grade.generate_release(root, assignment)
+    autograder.generate_release(root, assignment)
 
 
 def _submit(roots, assignment: str, students: range) -> None:

@@ -19,8 +19,8 @@ assert client.embed(["hello"]).shape == (1, 384)
 assert client.embed(["hello"], model="glove-50d").shape == (1, 50)
 assert geometry.analogy("king", "man", "woman", k=1) is not None
 doctor.report()
-from portalit.client import litellm
-assert litellm().model_cost["gpt-4o-mini"]["input_cost_per_token"] > 0  # the bundled price map
+from portalit.engines import bridge
+assert bridge.litellm().model_cost["gpt-4o-mini"]["input_cost_per_token"] > 0  # the bundled price map
 # The guard itself works: an outside address is refused and recorded.
 try:
     socket.create_connection(("192.0.2.1", 443), timeout=1)

@@ -1,5 +1,6 @@
 """What every widget shares: the one-line error display, the busy indicator, labelled controls,
-plotly figures shown without a FigureWidget, and the hooks that keep widgets in step with the client.
+plotly figures shown without a FigureWidget, and a background job runner. Widgets follow the client
+through `portalit.subscribe` (the one mechanism), not through anything here.
 
 Widgets stay thin: they call portalit (client, geometry, costs) and only arrange controls and output.
 """
@@ -11,7 +12,6 @@ import json
 import logging
 import threading
 import time
-import weakref
 from pathlib import Path
 
 import anywidget
@@ -158,39 +158,6 @@ def _jsonable(value):
     if isinstance(value, np.generic):
         return value.item()
     raise TypeError(f"cannot send {type(value).__name__} to a plot")
-
-
-# --- keeping widgets in step with the shared client --------------------------------------------
-
-_call_listeners: list = []
-
-
-def notify_call(result) -> None:
-    """Widgets that call the shared client report the ChatResult here (the BackendPicker listens)."""
-    for listener in list(_call_listeners):
-        listener(result)
-
-
-def weak_callback(method, unregister):
-    """A callable that forwards to a bound method without keeping its widget alive."""
-    ref = weakref.WeakMethod(method)
-
-    def forward(*args, **kwargs):
-        target = ref()
-        if target is None:
-            unregister(forward)
-            return None
-        return target(*args, **kwargs)
-
-    return forward
-
-
-def ipython():
-    try:
-        from IPython import get_ipython
-    except ImportError:
-        return None
-    return get_ipython()
 
 
 class Background:

@@ -1,21 +1,14 @@
 """BackendPicker: which backends are ready, and one switch that moves every later cell to another."""
 from __future__ import annotations
 
-import sys
-
 import ipywidgets as w
 
 import portalit
-from portalit import backends, doctor, models
+from portalit import backends, doctor
 from portalit.backends import server
 from portalit.errors import PortalitError
 
-from ._common import (CELL, LABEL_STYLE, PortalitWidget, _call_listeners, escape, guarded,
-                      ipython, rate, table_head, text_input, weak_callback)
-
-
-def _client_module():
-    return sys.modules["portalit.client"]  # `portalit.client` is the function of the same name
+from ._common import CELL, LABEL_STYLE, PortalitWidget, escape, guarded, rate, table_head, text_input
 
 
 class BackendPicker(PortalitWidget):
@@ -36,7 +29,7 @@ class BackendPicker(PortalitWidget):
                                   style=LABEL_STYLE, layout=w.Layout(width="22em"))
         self.model = w.Combobox(description="Model", placeholder="blank: the backend's default",
                                 continuous_update=False, style=LABEL_STYLE, layout=w.Layout(width="26em"))
-        self.api_base = text_input("Server URL", server.api_base(), server.DEFAULT_API_BASE, width="24em")
+        self.api_base = text_input("Server URL", server.base_url(), server.DEFAULT_API_BASE, width="24em")
         self.check = w.Button(description="Check again", tooltip="Check every backend's status again",
                               layout=w.Layout(width="9em"))
         self.active_line = w.HTML()
@@ -51,15 +44,9 @@ class BackendPicker(PortalitWidget):
             self.api_base, self._error_line, self.active_line, self.latency_line, self.status_table,
         ])
         self.add_class("portalit-backend-picker")
-        self._remove_listener = _client_module().remove_listener
-        self._listener = weak_callback(self._client_changed, self._remove_listener)
-        portalit.on_change(self._listener)
-        self._call_listener = weak_callback(self._called, _call_listeners.remove)
-        _call_listeners.append(self._call_listener)
-        self._cell_hook = weak_callback(self._cell_ran, self._unhook_cells)
-        shell = ipython()
-        if shell is not None:
-            shell.events.register("post_run_cell", self._cell_hook)
+        # Held weakly by the session: a picker that is gone stops being told.
+        self._unsubscribe = [portalit.subscribe("use", self._client_changed),
+                             portalit.subscribe("call", self._called)]
         self.refresh()
 
     @property
@@ -77,12 +64,12 @@ class BackendPicker(PortalitWidget):
 
     def model_choices(self, backend: str) -> list[str]:
         """Models to suggest for `backend` (any other id or local path can be typed in)."""
-        return backends.get(backend).models(self.api_base.value.strip() or None)
+        return backends.get(backend).models(api_base=self.api_base.value.strip() or None)
 
     @guarded
     def select(self, backend: str, model: str | None = None, **options):
         """`portalit.use(backend, model, **options)` through the picker; returns the new shared client."""
-        if backend == "server" and "api_base" not in options and self.api_base.value.strip():
+        if "api_base" in backends.get(backend).options and "api_base" not in options and self.api_base.value.strip():
             options["api_base"] = self.api_base.value.strip()
         try:
             return portalit.use(backend, model or None, **options)
@@ -112,7 +99,7 @@ class BackendPicker(PortalitWidget):
             self.backend.value = client.backend
             self.model.options = self.model_choices(client.backend)
             self.model.value = client.model
-            self.api_base.layout.display = None if client.backend == "server" else "none"
+            self.api_base.layout.display = None if "api_base" in client.spec.options else "none"
 
         self._sync(show)
         status = self.statuses.get(client.backend)
@@ -135,16 +122,17 @@ class BackendPicker(PortalitWidget):
             mark = "✓ ready" if status["ready"] else "✗ not ready"
             colour = "#1b7f3b" if status["ready"] else "#b00020"
             here = ' style="font-weight:600"' if name == active else ""
-            suggested = [spec.default_model] if name in ("server", "cloud") else models.names("chat")
+            suggested = spec.suggested()
+            shown = ", ".join(suggested[:3]) + (", …" if len(suggested) > 3 else "")
             rows.append(
                 f'<tr data-backend="{escape(name)}"{here}><td style="{CELL};white-space:nowrap">{escape(name)}</td>'
                 f'<td style="{CELL};color:{colour};white-space:nowrap">{mark}</td>'
-                f'<td style="{CELL};white-space:nowrap">{escape(", ".join(suggested))}</td>'
+                f'<td style="{CELL};white-space:nowrap">{escape(shown)}</td>'
                 f'<td style="{CELL}">{escape(status["detail"])}</td></tr>')
         self.status_table.value = (
             '<table class="portalit-table portalit-backends" style="border-collapse:collapse">'
             "<caption style='text-align:left'>Backends (as <code>portalit doctor</code> sees them)</caption>"
-            + table_head("backend", "status", "default model", "detail") + f'<tbody>{"".join(rows)}</tbody></table>')
+            + table_head("backend", "status", "models", "detail") + f'<tbody>{"".join(rows)}</tbody></table>')
 
     def _render_latency(self) -> None:
         last = self.last_call
@@ -160,30 +148,7 @@ class BackendPicker(PortalitWidget):
         self.last_call = result
         self._render_latency()
 
-    def _cell_ran(self, *args) -> None:
-        # An IPython hook: a failure here would print after every cell, so it never raises.
-        try:
-            last = portalit.client().last
-            if last is not None and last is not self.last_call:
-                self._called(last)
-        except Exception:
-            pass
-
-    def _unhook_cells(self, hook) -> None:
-        shell = ipython()
-        if shell is not None:
-            try:
-                shell.events.unregister("post_run_cell", hook)
-            except ValueError:
-                pass
-
     def close(self) -> None:
-        # Also runs from __del__ at interpreter exit, when modules may be half torn down.
-        try:
-            self._remove_listener(self._listener)
-            if self._call_listener in _call_listeners:
-                _call_listeners.remove(self._call_listener)
-            self._unhook_cells(self._cell_hook)
-        except Exception:
-            pass
+        for unsubscribe in self._unsubscribe:
+            unsubscribe()
         super().close()

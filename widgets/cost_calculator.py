@@ -6,8 +6,7 @@ import importlib.metadata
 import ipywidgets as w
 import numpy as np
 
-from portalit import costs
-from portalit.backends import cloud
+from portalit import backends, costs
 from portalit.errors import PortalitError
 
 from ._common import LABEL_STYLE, PortalitWidget, escape, guarded, plotly_output, show_figure
@@ -35,7 +34,8 @@ class CostCalculator(PortalitWidget):
         self.figure: dict | None = None
         self._holding = False
         options = []
-        for name in cloud.SUGGESTED_MODELS:
+        priced = [m for b in backends.BACKENDS.values() if not b.owned for m in b.suggested()]
+        for name in priced:
             try:
                 costs.price(name)
             except PortalitError:

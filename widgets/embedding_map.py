@@ -8,7 +8,7 @@ import ipywidgets as w
 import numpy as np
 
 import portalit
-from portalit import geometry, models
+from portalit import backends, geometry, models
 from portalit.errors import PortalitError
 
 from ._common import LABEL_STYLE, Background, Busy, PortalitWidget, elapsed_ms, escape, guarded, one_line
@@ -22,8 +22,8 @@ _EMBEDDINGS_LIMIT = 8
 def embed_texts(texts: list[str], model: str | None):
     """Vectors for `texts`: embedded catalogue models run locally whatever backend chats; else the shared client."""
     shared = portalit.client()
-    if model and model in models.names("embed") and shared.backend not in ("local-cpu", "local-gpu"):
-        embedder = portalit.Client("local-cpu")
+    if model and model in models.names("embed") and not shared.spec.in_process:
+        embedder = portalit.Client(backends.DEFAULT)
     else:
         embedder = shared
     key = (embedder.backend, model or embedder.target.embed_model, tuple(texts))

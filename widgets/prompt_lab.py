@@ -8,7 +8,7 @@ import ipywidgets as w
 import portalit
 from portalit import backends, costs
 
-from ._common import LABEL_STYLE, Busy, PortalitWidget, escape, notify_call, one_line, rate, text_input
+from ._common import LABEL_STYLE, Busy, PortalitWidget, escape, one_line, rate, text_input
 
 STREAM_REFRESH_S = 0.15  # redraw streamed text at most this often: fewer messages, same feel
 
@@ -17,7 +17,7 @@ def cost_text(result) -> str:
     cost = costs.call_cost(result.backend, result.model, result.usage)
     if cost is None:
         return f"no list price for {result.model} in litellm's map"
-    if result.backend in costs.LOCAL_BACKENDS:
+    if backends.get(result.backend).owned:
         return "cost $0 (a machine you own: its cost is the hardware and power)"
     return f"cost ≈ ${cost:.6f} (litellm list price)"
 
@@ -34,7 +34,7 @@ class PromptLab(PortalitWidget):
     """
 
     def __init__(self, compare: bool = False, *, prompt: str = "", system: str = "",
-                 temperature: float = 0.0, max_tokens: int = 128, second: tuple = ("local-cpu", None)):
+                 temperature: float = 0.0, max_tokens: int = 128, second: tuple = (backends.DEFAULT, None)):
         self.results: list = []
         self.panel_errors: list = []
         self._runs = 0
@@ -53,7 +53,7 @@ class PromptLab(PortalitWidget):
         backend_b, model_b, options_b = (tuple(second) + (None, None, None))[:3]
         self.second_options = dict(options_b or {})  # e.g. {"api_base": ...} for a server
         self.second_backend = w.Dropdown(options=backends.names(), value=backend_b if backend_b in backends.names()
-                                         else "local-cpu", description="Second backend", style=LABEL_STYLE,
+                                         else backends.DEFAULT, description="Second backend", style=LABEL_STYLE,
                                          layout=w.Layout(width="16em"))
         self.second_model = text_input("Second model", model_b or "", "blank: its default", width="22em")
         self.run_button = w.Button(description="Run", button_style="primary", tooltip="Send the prompt",
@@ -137,8 +137,6 @@ class PromptLab(PortalitWidget):
             return
         self.results[i] = result
         panel.value = self._panel_html(role, where, result.text, result)
-        if role == "shared client":
-            notify_call(result)
 
     def _panel_html(self, role: str, where: str, text: str, result) -> str:
         meta = ""

@@ -3,16 +3,17 @@
     import portalit
     portalit.use("local-cpu")                 # or "local-gpu", "server", "cloud"
     portalit.client().chat("Which city is the capital of France?")
+    portalit.ready("cloud")                   # True/False, and why, without calling anyone
 
-Importing is cheap: litellm, torch and the models load on first use. (`portalit.client` is the
-function; the module of the same name is `sys.modules["portalit.client"]`.)
+Importing is cheap: litellm, torch and the models load on first use. How the package fits
+together is in the README ("How it fits together").
 """
 from . import offline as _offline
 
 _offline.apply()
 
-from .client import ChatResult, Client, client, on_change, use  # noqa: E402
 from .errors import PortalitError  # noqa: E402
+from .session import ChatResult, Client, client, ready, subscribe, use  # noqa: E402
 
 __version__ = "0.1.0"
 
@@ -27,4 +28,4 @@ def embed(texts, model=None):
     return client().embed(texts, model)
 
 
-__all__ = ["ChatResult", "Client", "PortalitError", "chat", "client", "embed", "on_change", "use"]
+__all__ = ["ChatResult", "Client", "PortalitError", "chat", "client", "embed", "ready", "subscribe", "use"]

@@ -88,12 +88,15 @@ def cmd_doctor(args) -> int:
 
 
 def _client(args, model=None):
-    from .client import Client
+    from .session import Client
 
     options = {"api_base": args.api_base} if getattr(args, "api_base", None) else {}
-    if options and (args.backend or "server") != "server":
-        raise PortalitError(f"--api-base is for --backend server, not {args.backend!r}")
-    backend = "server" if options and not args.backend else args.backend
+    backend = args.backend
+    if options:  # --api-base alone picks the backend that takes it
+        takers = backends.taking("api_base")
+        backend = backend or takers[0]
+        if backend not in takers:
+            raise PortalitError(f"--api-base is for --backend {' or '.join(takers)}, not {backend!r}")
     return Client(backend, model, **options)
 
 
@@ -162,12 +165,12 @@ def cmd_bench(args) -> int:
 
 
 def cmd_grade(args) -> int:
-    from . import grade
+    from . import autograder
 
     if args.workers < 1:
         raise PortalitError(f"--workers {args.workers} must be at least 1")
-    result = grade.grade_assignment(args.assignment, workers=args.workers)
-    _emit(result, args.json, grade.render(result))
+    result = autograder.grade_assignment(args.assignment, workers=args.workers)
+    _emit(result, args.json, autograder.render(result))
     return 0
 
 

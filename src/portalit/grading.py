@@ -35,7 +35,7 @@ class CheckFailed(AssertionError):
 @lru_cache(maxsize=1)
 def grading_client():
     """The client that grades: the embedded local model, never the learner's chosen backend."""
-    from .client import Client
+    from .session import Client
 
     return Client(GRADING_BACKEND)
 

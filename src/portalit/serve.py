@@ -14,7 +14,7 @@ import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from . import models
-from .backends import engines
+from . import engines
 from .errors import PortalitError
 
 EMBED_MODELS = ("minilm", "glove-50d")

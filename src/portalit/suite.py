@@ -54,7 +54,7 @@ class Result:
 def run_task(task: Task, client=None) -> Result:
     """Runs every case of `task` at temperature 0 on `client` (default: the shared client) and scores it."""
     if client is None:
-        from .client import client as shared
+        from .session import client as shared
 
         client = shared()
     if not task.cases:

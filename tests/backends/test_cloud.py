@@ -7,7 +7,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 import portalit
-from portalit.backends import cloud
+from portalit import keys
 from portalit.errors import PortalitError
 
 # A fake key, assembled so that secret scanners do not mistake the source for a real one.
@@ -31,9 +31,9 @@ def test_key_is_read_from_dotenv_without_printing_it(monkeypatch, tmp_path):
     monkeypatch.delenv("OPENAI_API_KEY")
     (tmp_path / ".env").write_text(f"OPENAI_API_KEY={SECRET}\n")
     monkeypatch.chdir(tmp_path)
-    status = cloud.status("openai/gpt-4o-mini")
-    assert status["ready"] and SECRET not in json.dumps(status)
-    assert cloud.missing_keys("openai/gpt-4o-mini") == []
+    status = portalit.ready("cloud", "openai/gpt-4o-mini")
+    assert status and SECRET not in str(status) and SECRET not in json.dumps(status.to_dict())
+    assert keys.missing_keys("openai/gpt-4o-mini") == []
 
 
 class RefusingProvider(BaseHTTPRequestHandler):
@@ -71,7 +71,7 @@ def test_refused_key_error_never_contains_the_key(monkeypatch, capsys):
 
 def test_redact_masks_environment_secrets_and_key_shapes(monkeypatch):
     monkeypatch.setenv("MY_SERVICE_TOKEN", "tok-abcdefgh12345")
-    text = cloud.redact("failed with tok-abcdefgh12345 and " + "sk-" + "abcdefghijklmnopqrstuvwxyz")
+    text = keys.redact("failed with tok-abcdefgh12345 and " + "sk-" + "abcdefghijklmnopqrstuvwxyz")
     assert "tok-abcdefgh12345" not in text and "sk-abcdefghijklmnop" not in text
 
 

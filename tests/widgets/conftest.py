@@ -25,10 +25,11 @@ TOPICS = {
 @pytest.fixture
 def shared_client():
     """Restores the process-wide client after a test that switches backends."""
-    module = sys.modules["portalit.client"]
-    saved = module._shared
+    from portalit import session
+
+    saved = session._shared
     yield
-    module._shared = saved
+    session._shared = saved
 
 
 @pytest.fixture

@@ -1,12 +1,12 @@
-"""The `cloud` backend: any litellm model id. Keys come from the environment or a .env file,
-never from a notebook cell, and no key is ever printed: errors name the variable, not its value."""
+"""`cloud`: any litellm provider's model. Keys come from the environment or a .env file, never from
+a notebook cell, and no key is ever printed: errors name the variable, not its value."""
 from __future__ import annotations
 
 import os
-import re
-from pathlib import Path
 
+from .. import keys
 from ..errors import PortalitError
+from .base import Backend, Readiness, Target
 
 DEFAULT_MODEL = "openai/gpt-4o-mini"
 DEFAULT_EMBED = "openai/text-embedding-3-small"
@@ -15,73 +15,42 @@ SUGGESTED_MODELS = ["openai/gpt-4o-mini", "openai/gpt-4o", "openai/gpt-4.1-mini"
                     "anthropic/claude-haiku-4-5", "anthropic/claude-sonnet-4-5", "gemini/gemini-2.5-flash",
                     "mistral/mistral-small-latest", "deepseek/deepseek-chat"]
 
-# Fallback when litellm cannot tell: provider prefix -> variable.
-KEY_VARIABLES = {
-    "openai": "OPENAI_API_KEY", "anthropic": "ANTHROPIC_API_KEY", "gemini": "GEMINI_API_KEY",
-    "mistral": "MISTRAL_API_KEY", "groq": "GROQ_API_KEY", "cohere": "COHERE_API_KEY",
-    "together_ai": "TOGETHERAI_API_KEY", "deepseek": "DEEPSEEK_API_KEY", "openrouter": "OPENROUTER_API_KEY",
-}
 
+class Cloud(Backend):
+    name = "cloud"
+    summary = "any litellm provider; keys from the environment or a .env file"
+    needs_key = True  # which variable depends on the provider: keys.key_variable(model)
+    default_model = DEFAULT_MODEL
+    default_embed = DEFAULT_EMBED
 
-def load_dotenv() -> Path | None:
-    """Reads the nearest .env (cwd and its parents) into os.environ without overriding what is set."""
-    for folder in [Path.cwd(), *Path.cwd().parents]:
-        path = folder / ".env"
-        if path.is_file():
-            for line in path.read_text().splitlines():
-                m = re.match(r"\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)", line)
-                if m and not line.lstrip().startswith("#"):
-                    os.environ.setdefault(m.group(1), m.group(2).strip().strip("'\""))
-            return path
-    return None
+    def target(self, model=None, embed_model=None, **options) -> Target:
+        self.check_options(options)
+        model = model or self.default_model
+        embed_model = embed_model or self.default_embed
+        return Target(self.name, model, model, embed_model, embed_model)
 
+    def models(self, **options) -> list[str]:
+        """The suggested ids, those whose key is configured first."""
+        keys.load_dotenv()
+        return sorted(SUGGESTED_MODELS, key=lambda m: not os.environ.get(keys.key_variable(m), ""))
 
-def key_variable(model: str) -> str:
-    """The usual key variable of `model`'s provider ("" when unknown); litellm's check is thorough."""
-    return KEY_VARIABLES.get(model.split("/", 1)[0] if "/" in model else "openai", "")
+    def suggested(self) -> list[str]:
+        return list(SUGGESTED_MODELS)
 
+    def status(self, model=None, embed=False, **options) -> Readiness:
+        # Only the key check: a real call would cost money and need the internet.
+        model = model or (self.default_embed if embed else self.default_model)
+        var = keys.key_variable(model)
+        keys.load_dotenv()
+        if var and not os.environ.get(var):
+            return Readiness(self.name, False, f"{model} needs {var} (environment or .env)")
+        return Readiness(self.name, True, f"{model}: key found in {var or 'environment'} (not checked online)")
 
-def missing_keys(model: str) -> list[str]:
-    """The environment variables `model` needs that are not set (after reading .env)."""
-    load_dotenv()
-    try:
-        import litellm
-
-        needed = litellm.validate_environment(model=model)
-        missing = list(needed.get("missing_keys") or [])
-    except Exception:
-        missing = []
-    var = key_variable(model)
-    if var and not os.environ.get(var) and var not in missing:
-        missing.append(var)
-    return missing
-
-
-def check(model: str) -> None:
-    missing = missing_keys(model)
-    if missing:
-        raise PortalitError(
-            f"cloud model {model!r} needs {' and '.join(missing)}; set it in your environment or in a "
-            ".env file beside the course (never in a notebook cell)"
-        )
-
-
-def status(model: str = DEFAULT_MODEL) -> dict:
-    # Only the key check: a real call would cost money and need the internet.
-    provider = model.split("/", 1)[0]
-    var = KEY_VARIABLES.get(provider)
-    load_dotenv()
-    if var and not os.environ.get(var):
-        return {"ready": False, "detail": f"{model} needs {var} (environment or .env)"}
-    return {"ready": True, "detail": f"{model}: key found in {var or 'environment'} (not checked online)"}
-
-
-_SECRET_NAME = re.compile(r"(KEY|TOKEN|SECRET|PASSWORD)", re.I)
-
-
-def redact(text: str) -> str:
-    """`text` with every secret-looking environment value, and anything shaped like a key, masked."""
-    for name, value in os.environ.items():
-        if value and len(value) >= 8 and _SECRET_NAME.search(name) and value in text:
-            text = text.replace(value, "***")
-    return re.sub(r"\b(sk-[A-Za-z0-9_-]{6})[A-Za-z0-9_-]{8,}", r"\1***", text)
+    def prepare(self, target, embed=False) -> None:
+        model = target.embed_model if embed else target.model
+        missing = keys.missing_keys(model)
+        if missing:
+            raise PortalitError(
+                f"cloud model {model!r} needs {' and '.join(missing)}; set it in your environment or in a "
+                ".env file beside the course (never in a notebook cell)"
+            )

@@ -1,4 +1,5 @@
-"""The `server` backend: any OpenAI-compatible endpoint, reached through litellm's openai provider."""
+"""`server`: any OpenAI-compatible endpoint (portalit serve, llama.cpp, vLLM, Ollama, LiteLLM proxy),
+reached through litellm's openai provider."""
 from __future__ import annotations
 
 import json
@@ -6,12 +7,15 @@ import os
 import urllib.error
 import urllib.request
 
+from .. import models
 from ..errors import PortalitError
+from .base import Backend, Readiness, Target
 
 DEFAULT_API_BASE = "http://127.0.0.1:8000/v1"
 
 
-def api_base(value: str | None = None) -> str:
+def base_url(value: str | None = None) -> str:
+    """`value`, else $PORTALIT_API_BASE, else the default; PortalitError if it is not a URL."""
     base = (value or os.environ.get("PORTALIT_API_BASE") or DEFAULT_API_BASE).rstrip("/")
     if not base.startswith(("http://", "https://")):
         raise PortalitError(f"api_base {base!r} is not a URL; give one like {DEFAULT_API_BASE}")
@@ -20,12 +24,12 @@ def api_base(value: str | None = None) -> str:
 
 def api_key(env_name: str | None = None) -> str:
     # Local servers ignore the key, but the openai client insists on one being set.
-    return os.environ.get(env_name or "PORTALIT_API_KEY") or "not-needed"
+    return os.environ.get(env_name or Server.key_variable) or "not-needed"
 
 
 def list_models(base: str | None = None, timeout: float = 2.0) -> list[str]:
     """Model ids the server offers; PortalitError naming the URL when it cannot be reached."""
-    url = api_base(base) + "/models"
+    url = base_url(base) + "/models"
     request = urllib.request.Request(url, headers={"Authorization": f"Bearer {api_key()}"})
     try:
         with _opener().open(request, timeout=timeout) as response:
@@ -33,7 +37,7 @@ def list_models(base: str | None = None, timeout: float = 2.0) -> list[str]:
     except (urllib.error.URLError, OSError, ValueError) as e:
         reason = getattr(e, "reason", e)
         raise PortalitError(
-            f"server {api_base(base)} is unreachable ({reason}); start one with `portalit serve` "
+            f"server {base_url(base)} is unreachable ({reason}); start one with `portalit serve` "
             "or give the right --api-base"
         ) from None
     return [m.get("id", "?") for m in body.get("data", [])]
@@ -44,9 +48,33 @@ def _opener():
     return urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
-def status(base: str | None = None) -> dict:
-    try:
-        found = list_models(base)
-    except PortalitError as e:
-        return {"ready": False, "detail": str(e)}
-    return {"ready": True, "detail": f"{api_base(base)} serves {', '.join(found) or 'no models'}"}
+class Server(Backend):
+    name = "server"
+    summary = "any OpenAI-compatible server you run (portalit serve, llama.cpp, vLLM, Ollama)"
+    owned = True
+    key_variable = "PORTALIT_API_KEY"  # optional: a class gateway hands each learner one
+    options = {"api_base": "the server's URL, e.g. " + DEFAULT_API_BASE,
+               "api_key_env": "the variable that holds the key (default PORTALIT_API_KEY)"}
+    default_model = models.DEFAULT_CHAT
+    default_embed = models.DEFAULT_EMBED
+
+    def target(self, model=None, embed_model=None, **options) -> Target:
+        self.check_options(options)
+        model = model or self.default_model
+        embed_model = embed_model or self.default_embed
+        kwargs = {"api_base": base_url(options.get("api_base")), "api_key": api_key(options.get("api_key_env"))}
+        return Target(self.name, model, f"openai/{model}", embed_model, f"openai/{embed_model}", kwargs)
+
+    def models(self, api_base: str | None = None, **options) -> list[str]:
+        """What the server's /v1/models lists; the default model when it does not answer within a second."""
+        try:
+            return list_models(api_base, timeout=1.0) or [self.default_model]
+        except PortalitError:
+            return [self.default_model]
+
+    def status(self, model=None, embed=False, api_base: str | None = None, **options) -> Readiness:
+        try:
+            found = list_models(api_base)
+        except PortalitError as e:
+            return Readiness(self.name, False, str(e))
+        return Readiness(self.name, True, f"{base_url(api_base)} serves {', '.join(found) or 'no models'}")

@@ -90,11 +90,8 @@ def test_embed_glove_is_the_mean_of_word_vectors(local):
 
 
 def test_use_switches_the_shared_client():
-    import sys
-
     seen = []
-    client_module = sys.modules["portalit.client"]
-    portalit.on_change(seen.append)
+    unsubscribe = portalit.subscribe("use", seen.append)
     try:
         chosen = portalit.use("server", api_base="http://127.0.0.1:9/v1")
         assert portalit.client() is chosen and chosen.backend == "server"
@@ -102,8 +99,10 @@ def test_use_switches_the_shared_client():
         back = portalit.use("local-cpu")
         assert portalit.client().backend == "local-cpu" and back.model == "smollm2-135m"
     finally:
-        client_module.remove_listener(seen.append)
+        unsubscribe()
         portalit.use("local-cpu")
+    portalit.use("local-cpu")
+    assert len(seen) == 2  # unsubscribed: the third use() was not seen
 
 
 def test_backend_from_environment(monkeypatch):

@@ -1,4 +1,8 @@
-"""Loaded local engines, one per (model, device), shared by the litellm provider and `portalit serve`."""
+"""The local engines: llama.cpp and transformers chat, minilm and GloVe embeddings, and the litellm bridge.
+
+An engine is loaded once per (model, device) and shared by everything in the process: the litellm
+bridge (how local calls reach an engine), `portalit serve` and the grader.
+"""
 from __future__ import annotations
 
 import atexit
@@ -56,7 +60,7 @@ def chat_engine(model: str, device: str = "cpu"):
             else:
                 if device == "cpu" and path.suffix == ".gguf":
                     warnings.warn(FALLBACK_NOTE, RuntimeWarning, stacklevel=3)
-                from .hf_chat import TransformersChat
+                from .transformers_chat import TransformersChat
 
                 _cache[key] = TransformersChat(path, device=device)
         return _cache[key]

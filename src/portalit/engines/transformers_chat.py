@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from ..errors import PortalitError
-from .chat_types import Generation, chat_messages
+from .types import Generation, chat_messages
 
 
 class TransformersChat:

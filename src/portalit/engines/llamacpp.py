@@ -5,7 +5,7 @@ import os
 import threading
 from collections.abc import Iterator
 
-from .chat_types import Generation, chat_messages
+from .types import Generation, chat_messages
 
 
 def available() -> bool:

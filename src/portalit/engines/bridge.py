@@ -1,15 +1,24 @@
-"""The local engines as litellm custom providers, so local and cloud calls share one code path.
+"""The litellm bridge: litellm imported once with offline defaults, and the local engines registered
+as litellm custom providers, so local and cloud calls share one code path.
 
 `portalit/<model>` runs on the CPU, `portalit_gpu/<model>` on CUDA; <model> is a catalogue name
-or a local path. Registered once, the first time the client needs litellm.
+or a local path. litellm is imported on the first call that needs it, never at `import portalit`:
+its import takes 4-5 s.
 """
 from __future__ import annotations
 
+import threading
 import time
 
-from . import engines
+from . import chat_engine, embed_engine
 
 PROVIDERS = {"portalit": "cpu", "portalit_gpu": "cuda"}
+
+
+def model_id(model: str, device: str) -> str:
+    """The litellm model id that runs `model` on a local `device` ("cpu" or "cuda")."""
+    prefix = next(name for name, where in PROVIDERS.items() if where == device)
+    return f"{prefix}/{model}"
 
 
 def _params(optional_params: dict) -> dict:
@@ -28,7 +37,7 @@ def make_handler(device: str):
     class LocalEngine(CustomLLM):
         def completion(self, model, messages, api_base, custom_prompt_dict, model_response,
                        print_verbose, encoding, api_key, logging_obj, optional_params, *args, **kwargs):
-            gen = engines.chat_engine(model, device).generate(messages, **_params(optional_params))
+            gen = chat_engine(model, device).generate(messages, **_params(optional_params))
             model_response.choices[0].message.content = gen.text
             model_response.choices[0].finish_reason = gen.finish_reason
             model_response.model = model
@@ -41,7 +50,7 @@ def make_handler(device: str):
 
         def streaming(self, model, messages, api_base, custom_prompt_dict, model_response,
                       print_verbose, encoding, api_key, logging_obj, optional_params, *args, **kwargs):
-            engine = engines.chat_engine(model, device)
+            engine = chat_engine(model, device)
             for piece in engine.stream(messages, **_params(optional_params)):
                 yield {"text": piece, "is_finished": False, "finish_reason": "", "usage": None,
                        "index": 0, "tool_use": None}
@@ -54,7 +63,7 @@ def make_handler(device: str):
         def embedding(self, model, input, model_response, print_verbose, logging_obj,
                       optional_params, *args, **kwargs):
             texts = [input] if isinstance(input, str) else list(input)
-            engine = engines.embed_engine(model, device)
+            engine = embed_engine(model, device)
             vectors = engine.embed(texts)
             model_response.data = [
                 {"object": "embedding", "index": i, "embedding": v.tolist()} for i, v in enumerate(vectors)
@@ -67,18 +76,26 @@ def make_handler(device: str):
     return LocalEngine()
 
 
-_registered = False
+_litellm = None
+_litellm_lock = threading.Lock()
 
 
-def register() -> None:
-    """Adds our providers to litellm.custom_provider_map (idempotent)."""
-    global _registered
-    if _registered:
-        return
-    import litellm
+def litellm():
+    """litellm, imported once, offline defaults applied and the local providers registered."""
+    global _litellm
+    with _litellm_lock:
+        if _litellm is None:
+            from .. import offline
 
-    known = {item["provider"] for item in litellm.custom_provider_map}
-    for name, device in PROVIDERS.items():
-        if name not in known:
-            litellm.custom_provider_map.append({"provider": name, "custom_handler": make_handler(device)})
-    _registered = True
+            offline.apply()
+            import litellm as module
+
+            module.suppress_debug_info = True
+            module.drop_params = True  # a provider that lacks `seed` should not fail the call
+            known = {item["provider"] for item in module.custom_provider_map}
+            for name, device in PROVIDERS.items():
+                if name not in known:
+                    module.custom_provider_map.append({"provider": name, "custom_handler": make_handler(device)})
+            _litellm = module
+        return _litellm
+

@@ -1,22 +1,35 @@
-"""The shared client: chat, stream and embed over litellm, whichever backend is selected.
+"""The session: the shared client that every lesson cell calls, and the events widgets follow.
 
 `use()` selects the backend for every later call in the process (a kernelspec sets
-PORTALIT_BACKEND instead; the BackendPicker widget calls use()). litellm is imported on the first
-call, not at `import portalit`, because its import takes 4-5 s.
+PORTALIT_BACKEND instead; the BackendPicker widget calls use()). `subscribe("use" | "call", fn)`
+is the one way to follow it: "use" passes the new shared Client, "call" every finished ChatResult.
+litellm is imported on the first call, not at `import portalit` (see engines.bridge).
 """
 from __future__ import annotations
 
+import logging
 import threading
 import time
-from collections.abc import Iterator
+import types
+import weakref
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-from . import backends
+from . import backends, keys
+from .engines import bridge
 from .errors import PortalitError
+
+log = logging.getLogger("portalit")
 
 
 @dataclass
 class ChatResult:
+    """One answer and its measurements. `str(result)` is the text.
+
+    usage: {prompt_tokens, completion_tokens, total_tokens}; latency_s: the whole call;
+    tokens_per_s: completion tokens / latency; first_token_s: time to the first piece (stream only).
+    """
+
     text: str
     backend: str
     model: str
@@ -25,7 +38,7 @@ class ChatResult:
     tokens_per_s: float
     finish_reason: str = "stop"
     messages: list = field(default_factory=list, repr=False)
-    first_token_s: float | None = None  # set by stream()
+    first_token_s: float | None = None
 
     def __str__(self) -> str:
         return self.text
@@ -33,36 +46,6 @@ class ChatResult:
     def to_dict(self) -> dict:
         return {k: getattr(self, k) for k in
                 ("text", "backend", "model", "usage", "latency_s", "tokens_per_s", "finish_reason")}
-
-
-_litellm = None
-_litellm_lock = threading.Lock()
-
-
-def litellm():
-    """litellm, imported once, offline defaults applied and our local providers registered."""
-    global _litellm
-    with _litellm_lock:
-        if _litellm is None:
-            from . import offline
-
-            offline.apply()
-            import litellm as module
-
-            module.suppress_debug_info = True
-            module.drop_params = True  # a provider that lacks `seed` should not fail the call
-            from .backends import provider
-
-            provider.register()
-            _litellm = module
-        return _litellm
-
-
-def warm_up_in_background() -> threading.Thread:
-    """Starts importing litellm now so that the first chat in a notebook does not pay for it."""
-    thread = threading.Thread(target=litellm, daemon=True, name="portalit-warm-up")
-    thread.start()
-    return thread
 
 
 def build_messages(prompt=None, messages=None, system=None) -> list[dict]:
@@ -91,8 +74,9 @@ class Client:
 
     def __init__(self, backend: str | None = None, model: str | None = None,
                  embed_model: str | None = None, **options):
-        spec = backends.get(backend)
-        self.target = spec.target(model, embed_model, **options)
+        self.spec = backends.get(backend)
+        self.options = dict(options)
+        self.target = self.spec.target(model, embed_model, **options)
         self.last: ChatResult | None = None
 
     @property
@@ -116,29 +100,13 @@ class Client:
             params["stop"] = stop
         return {**params, **self.target.kwargs}
 
-    def _before_call(self, embed_model: str | None = None) -> None:
-        # Checks that would otherwise surface wrapped in a litellm exception, and a one-off model
-        # load kept out of the latency that the first call reports.
-        if self.backend == "cloud":
-            from .backends import cloud
-
-            cloud.check(self.model)
-        elif self.backend in ("local-cpu", "local-gpu"):
-            from .backends import engines
-
-            device = "cpu" if self.backend == "local-cpu" else "cuda"
-            if embed_model:
-                engines.embed_engine(embed_model, device)
-            else:
-                engines.chat_engine(self.model, device)
-
     def chat(self, prompt=None, *, messages=None, system=None, temperature=0.0, max_tokens=256,
              seed=0, stop=None) -> ChatResult:
         """Answer `prompt` (or a list of messages). temperature=0 on a local backend is deterministic."""
         messages = build_messages(prompt, messages, system)
         params = self._params(temperature, max_tokens, seed, stop)
-        self._before_call()
-        lm = litellm()
+        self.spec.prepare(self.target)
+        lm = bridge.litellm()
         start = time.perf_counter()
         with _translated_errors(self):
             response = lm.completion(model=self.target.chat_id, messages=messages, **params)
@@ -150,7 +118,7 @@ class Client:
             round(usage["completion_tokens"] / latency, 2) if latency > 0 else 0.0,
             choice.finish_reason or "stop", messages,
         )
-        self.last = result
+        self._finished(result)
         return result
 
     def stream(self, prompt=None, *, messages=None, system=None, temperature=0.0, max_tokens=256,
@@ -158,8 +126,8 @@ class Client:
         """Yields the answer in pieces as they are generated; `self.last` holds the totals afterwards."""
         messages = build_messages(prompt, messages, system)
         params = self._params(temperature, max_tokens, seed, stop)
-        self._before_call()
-        lm = litellm()
+        self.spec.prepare(self.target)
+        lm = bridge.litellm()
         start = time.perf_counter()
         first = None
         pieces: list[str] = []
@@ -183,9 +151,13 @@ class Client:
                     yield piece
         latency = time.perf_counter() - start
         usage = usage or {"prompt_tokens": 0, "completion_tokens": len(pieces), "total_tokens": len(pieces)}
-        self.last = ChatResult("".join(pieces), self.backend, self.model, usage, round(latency, 4),
-                               round(usage["completion_tokens"] / latency, 2) if latency > 0 else 0.0,
-                               finish, messages, first)
+        self._finished(ChatResult("".join(pieces), self.backend, self.model, usage, round(latency, 4),
+                                  round(usage["completion_tokens"] / latency, 2) if latency > 0 else 0.0,
+                                  finish, messages, first))
+
+    def _finished(self, result: ChatResult) -> None:
+        self.last = result
+        events.emit("call", result)
 
     def embed(self, texts, model: str | None = None):
         """Vectors as a float32 numpy array (n, dim); minilm's rows have unit length."""
@@ -195,19 +167,15 @@ class Client:
         if not texts or any(not isinstance(t, str) or not t.strip() for t in texts):
             raise PortalitError("embed needs one or more non-empty texts")
         if model and model != self.target.embed_model:
-            target = backends.get(self.backend).target(self.model, model, **_options(self.target))
+            target = self.spec.target(self.model, model, **self.options)
         else:
             target = self.target
-        self._before_call(target.embed_model)
-        lm = litellm()
+        self.spec.prepare(target, embed=True)
+        lm = bridge.litellm()
         with _translated_errors(self):
             response = lm.embedding(model=target.embed_id, input=texts, **target.kwargs)
         rows = sorted(response.data, key=lambda d: d["index"])
         return np.asarray([d["embedding"] for d in rows], dtype=np.float32)
-
-
-def _options(target) -> dict:
-    return {"api_base": target.kwargs["api_base"]} if "api_base" in target.kwargs else {}
 
 
 def _usage(usage) -> dict:
@@ -231,12 +199,10 @@ class _translated_errors:
         cause = error.__cause__ or error.__context__
         if isinstance(cause, PortalitError):  # raised inside our provider, wrapped by litellm
             raise PortalitError(str(cause)) from None
-        from .backends import cloud
-
         target = self.client.target
         where = target.kwargs.get("api_base")
         name = type(error).__name__
-        text = cloud.redact(str(error).splitlines()[0] if str(error) else name)[:300]
+        text = keys.redact(str(error).splitlines()[0] if str(error) else name)[:300]
         if where and ("Connection" in name or "connect" in text.lower()):
             raise PortalitError(
                 f"server {where} is unreachable; start one with `portalit serve` or give the right api_base"
@@ -249,9 +215,51 @@ class _translated_errors:
         raise PortalitError(f"{target.backend} model {target.model!r} failed: {name}: {text}") from None
 
 
+class Events:
+    """Callbacks told when the shared client changes ("use": the new Client) or any client finishes a
+    chat or stream ("call": its ChatResult). A bound method is held weakly, so a widget that is
+    gone stops being called; a callback that fails is logged, never raised into the caller."""
+
+    KINDS = ("use", "call")
+
+    def __init__(self):
+        self._callbacks: dict[str, list] = {kind: [] for kind in self.KINDS}
+        self._lock = threading.Lock()
+
+    def subscribe(self, kind: str, callback: Callable) -> Callable[[], None]:
+        """Calls callback(value) on every `kind` event; returns a function that unsubscribes it."""
+        if kind not in self._callbacks:
+            raise PortalitError(f"unknown event {kind!r}; choose one of: {', '.join(self.KINDS)}")
+        ref = weakref.WeakMethod(callback) if isinstance(callback, types.MethodType) else (lambda: callback)
+        with self._lock:
+            self._callbacks[kind].append(ref)
+
+        def unsubscribe() -> None:
+            with self._lock:
+                if ref in self._callbacks[kind]:
+                    self._callbacks[kind].remove(ref)
+
+        return unsubscribe
+
+    def emit(self, kind: str, value) -> None:
+        with self._lock:
+            refs = list(self._callbacks[kind])
+        for ref in refs:
+            callback = ref()
+            if callback is None:
+                with self._lock:
+                    if ref in self._callbacks[kind]:
+                        self._callbacks[kind].remove(ref)
+                continue
+            try:
+                callback(value)
+            except Exception:  # a widget's failure must never fail the user's call
+                log.warning("a %r callback failed", kind, exc_info=True)
+
+
+events = Events()
 _shared: Client | None = None
 _shared_lock = threading.Lock()
-_listeners: list = []
 
 
 def use(backend: str | None = None, model: str | None = None, **options) -> Client:
@@ -260,8 +268,7 @@ def use(backend: str | None = None, model: str | None = None, **options) -> Clie
     new = Client(backend, model, **options)
     with _shared_lock:
         _shared = new
-    for listener in list(_listeners):
-        listener(new)
+    events.emit("use", new)
     return new
 
 
@@ -274,11 +281,15 @@ def client() -> Client:
         return _shared
 
 
-def on_change(listener) -> None:
-    """Calls listener(client) after every use(); widgets use it to stay in step."""
-    _listeners.append(listener)
+def subscribe(kind: str, callback: Callable) -> Callable[[], None]:
+    """`events.subscribe`: follow "use" (the shared client changed) or "call" (a chat finished)."""
+    return events.subscribe(kind, callback)
 
 
-def remove_listener(listener) -> None:
-    if listener in _listeners:
-        _listeners.remove(listener)
+def ready(backend: str | None = None, model: str | None = None, *, embed: bool = False,
+          **options) -> backends.Readiness:
+    """Whether `backend` can answer `model` now (True/False, and why in one line); loads nothing.
+
+        if portalit.ready("cloud"): ...       # else print(portalit.ready("cloud")) says what is missing
+    """
+    return backends.get(backend).status(model, embed=embed, **options)

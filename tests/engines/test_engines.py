@@ -4,7 +4,8 @@ import sys
 
 import pytest
 
-from portalit.backends import engines, llamacpp
+from portalit import engines
+from portalit.engines import llamacpp
 
 
 def test_local_cpu_uses_llama_cpp_when_installed():
@@ -25,7 +26,7 @@ import sys, warnings
 sys.modules["llama_cpp"] = None  # as if llama-cpp-python were not installed
 warnings.simplefilter("always")
 import portalit
-from portalit.backends import engines
+from portalit import engines
 with warnings.catch_warnings(record=True) as caught:
     result = portalit.Client("local-cpu").chat("Which city is the capital of France?", max_tokens=16)
 print(engines.chat_engine("smollm2-135m").engine)

@@ -1,0 +1,112 @@
+"""The course gradebook (nbgrader's SQLite database): the assignment recorded, a blank template for
+the workers, one student's grades merged in as each finishes, and grades.csv exported."""
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+import warnings
+from pathlib import Path
+
+from ..errors import PortalitError
+from .course import GRADES_CSV, Course, generate_release, quiet_logs
+
+
+def ensure_assignment(course: Course, assignment: str) -> None:
+    """The assignment and its cells must be in the gradebook; if not, record them from the source
+    (nbgrader generate_assignment into a scratch release folder, so exercises/ is not touched)."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    with Gradebook(course.db_url, course.course_id) as gb:
+        try:
+            if gb.find_assignment(assignment).notebooks:
+                return
+        except MissingEntry:
+            pass
+    scratch = course.state(assignment) / "release"
+    shutil.rmtree(scratch, ignore_errors=True)
+    generate_release(course.root, assignment, release_directory=scratch)
+    shutil.rmtree(scratch, ignore_errors=True)
+
+
+SUBMISSION_TABLES = ("grade", "comment", "submitted_notebook", "submitted_assignment", "student")
+
+
+def blank_template(course: Course, state: Path) -> Path:
+    """A copy of the course gradebook without any student or submission: each worker's start."""
+    source = sqlite_path(course.db_url)
+    template = state / "template.db"
+    partial = state / "template.db.partial"
+    with sqlite3.connect(source) as src, sqlite3.connect(partial) as dst:
+        src.backup(dst)
+    with sqlite3.connect(partial) as db:
+        for table in SUBMISSION_TABLES:
+            db.execute(f"DELETE FROM {table}")
+    sqlite3.connect(partial).execute("VACUUM").connection.close()
+    os.replace(partial, template)
+    return template
+
+
+def sqlite_path(db_url: str) -> str:
+    if not db_url.startswith("sqlite:///"):
+        raise PortalitError(f"portalit grade needs an SQLite gradebook; the course's db_url is {db_url!r}")
+    return db_url[len("sqlite:///"):]
+
+
+def merge(course: Course, assignment: str, student: str, work_db: str) -> None:
+    """Copy one student's autograded submission from a worker's gradebook into the course's."""
+    from nbgrader.api import Gradebook, MissingEntry
+    from sqlalchemy.exc import SAWarning
+
+    with warnings.catch_warnings(), Gradebook(work_db, course.course_id) as wb, \
+            Gradebook(course.db_url, course.course_id) as gb:
+        warnings.simplefilter("ignore", SAWarning)  # nbgrader's add_submission trips SQLAlchemy's autoflush
+        graded = wb.find_submission(assignment, student)
+        try:
+            gb.find_student(student)
+        except MissingEntry:
+            gb.add_student(student)
+        gb.update_or_create_submission(assignment, student, timestamp=graded.timestamp)
+        for notebook in graded.notebooks:
+            target = gb.find_submission_notebook(notebook.name, assignment, student)
+            target.flagged = notebook.flagged
+            target.late_submission_penalty = notebook.late_submission_penalty
+            for grade in notebook.grades:
+                into = gb.find_grade(grade.name, notebook.name, assignment, student)
+                into.auto_score = grade.auto_score
+                into.needs_manual_grade = grade.needs_manual_grade
+                if into.manual_score is None:
+                    into.extra_credit = grade.extra_credit
+            for comment in notebook.comments:
+                into = gb.find_comment(comment.name, notebook.name, assignment, student)
+                into.auto_comment = comment.auto_comment
+        gb.db.commit()
+
+
+def ensure_student(course: Course, student: str) -> None:
+    from nbgrader.api import Gradebook, MissingEntry
+
+    with Gradebook(course.db_url, course.course_id) as gb:
+        try:
+            gb.find_student(student)
+        except MissingEntry:
+            gb.add_student(student)
+
+
+def export_csv(course: Course) -> Path:
+    from nbgrader.api import Gradebook
+    from nbgrader.plugins.export import CsvExportPlugin
+
+    path = course.root / GRADES_CSV
+    partial = course.root / f".{GRADES_CSV}.partial"
+    with Gradebook(course.db_url, course.course_id) as gb, quiet_logs():
+        CsvExportPlugin(to=str(partial)).export(gb)
+    os.replace(partial, path)
+    return path
+
+
+def assignment_max(course: Course, assignment: str):
+    from nbgrader.api import Gradebook
+
+    with Gradebook(course.db_url, course.course_id) as gb:
+        return gb.find_assignment(assignment).max_score

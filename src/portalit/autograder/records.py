@@ -1,0 +1,55 @@
+"""What was graded: a fingerprint of each submission's files and a marker per graded submission, so
+an interrupted run loses nothing already graded and a rerun skips it."""
+from __future__ import annotations
+
+import datetime
+import hashlib
+import json
+import os
+from pathlib import Path
+
+from .course import Course
+
+
+def fingerprint(folder: Path) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        digest.update(str(path.relative_to(folder)).encode() + b"\0")
+        digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def _marker(course: Course, assignment: str, student: str) -> Path:
+    return course.state(assignment) / "graded" / f"{student}.json"
+
+
+def previous(course: Course, assignment: str, student: str, fingerprint: str) -> dict | None:
+    """The row of a submission graded earlier from these same files, or None (grade it)."""
+    marker = _marker(course, assignment, student)
+    try:
+        record = json.loads(marker.read_text())
+    except (OSError, ValueError):
+        return None
+    if record.get("fingerprint") != fingerprint:
+        return None
+    if not (course.autograded / student / assignment).is_dir():
+        return None
+    from nbgrader.api import Gradebook, MissingEntry
+
+    with Gradebook(course.db_url, course.course_id) as gb:
+        try:
+            submission = gb.find_submission(assignment, student)
+        except MissingEntry:
+            return None
+        score, max_score = submission.score, submission.max_score
+    return {**record["row"], "status": "skipped", "score": score, "max_score": max_score, "seconds": 0.0}
+
+
+def record(course: Course, assignment: str, student: str, fingerprint: str, row: dict) -> None:
+    """Marks `student`'s submission graded from the files with this fingerprint (written atomically)."""
+    marker = _marker(course, assignment, student)
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    partial = marker.with_suffix(".partial")
+    partial.write_text(json.dumps({"fingerprint": fingerprint, "row": row,
+                                   "graded_at": datetime.datetime.now(datetime.timezone.utc).isoformat()}))
+    os.replace(partial, marker)

@@ -1,0 +1,149 @@
+"""Inside a worker process: grade one submission with nbgrader's Autograde and GenerateFeedback,
+in a scratch copy of the gradebook, and leave a result file for the pool."""
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import sys
+import time
+import traceback
+from pathlib import Path
+
+from ._process import die_with_parent, first_line
+from .course import load_config
+from .kernels import KernelStarter, ResilientExecute
+from .submission import StudentError, sanitise
+
+
+def grade_one(job: dict) -> None:
+    """Worker entry point: grade job["student"]'s submission; write work/result.json."""
+    os.setpgrp()  # its own process group, so the pool can stop it together with its kernels
+    die_with_parent()
+    work = Path(job["work"])
+    log = os.open(work / "log.txt", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)  # the fork server's request pipe is not for workers
+    os.dup2(log, 1)
+    os.dup2(log, 2)
+    sys.stdin = open(os.devnull)
+    sys.stdout = os.fdopen(1, "w", buffering=1, closefd=False)
+    sys.stderr = os.fdopen(2, "w", buffering=1, closefd=False)
+    os.environ.update(job["env"])
+    _scratch_sqlite()
+    kernels = KernelStarter(prefork=job["prefork"])  # forks now, before nbgrader opens any socket or thread
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    try:
+        result = {"status": "graded", **_autograde(job, kernels, timings)}
+    except StudentError as e:
+        result = {"status": "error", "error": str(e)}
+    except BaseException as e:  # noqa: BLE001 (a worker must always leave a result)
+        traceback.print_exc()
+        result = {"status": "error", "error": f"grading failed: {type(e).__name__}: {first_line(e)} "
+                                              f"(details in {work / 'log.txt'})"}
+    finally:
+        kernels.discard()
+    result["seconds"] = round(time.perf_counter() - started, 2)
+    result["timings"] = {k: round(v, 2) for k, v in timings.items()}
+    (work / "result.partial").write_text(json.dumps(result))
+    os.replace(work / "result.partial", work / "result.json")
+
+
+def _scratch_sqlite() -> None:
+    """The worker's gradebook is a scratch copy: skip the disk syncs of its ~35 commits (if the
+    machine crashes, the submission is simply graded again), and let nbgrader's many Gradebook
+    objects share one engine, so each query is compiled once rather than once per object."""
+    import nbgrader.api
+    from sqlalchemy import create_engine, event
+    from sqlalchemy.engine import Engine
+
+    engines = {}
+
+    def shared_engine(url, *args, **kwargs):
+        key = (str(url), repr(args), repr(sorted(kwargs.items())))
+        if key not in engines:
+            engines[key] = create_engine(url, *args, **kwargs)
+        return engines[key]
+
+    nbgrader.api.create_engine = shared_engine
+
+    @event.listens_for(Engine, "connect")
+    def _no_sync(connection, record):
+        cursor = connection.cursor()
+        cursor.execute("PRAGMA synchronous=OFF")
+        cursor.execute("PRAGMA journal_mode=MEMORY")
+        cursor.close()
+
+
+def _autograde(job: dict, kernels: KernelStarter, timings: dict) -> dict:
+    from nbgrader.api import Gradebook
+    from nbgrader.converters import Autograde, GenerateFeedback
+    from nbgrader.coursedir import CourseDirectory
+    from nbgrader.preprocessors import Execute
+
+    clock = time.perf_counter()
+    root, assignment, student, work = Path(job["root"]), job["assignment"], job["student"], Path(job["work"])
+    submission = sanitise(Path(job["submitted"]) / student / assignment, Path(job["source"]) / assignment,
+                           work / "submitted" / student / assignment)
+    config = load_config(root)
+    if job["timeout"] is not None:
+        for section in ("ExecutePreprocessor", "Execute", "ResilientExecute"):
+            config[section]["timeout"] = math.ceil(job["timeout"])  # nbgrader takes whole seconds
+    db_url = f"sqlite:///{work / 'gradebook.db'}"
+    config.CourseDirectory.update(
+        root=str(root), assignment_id=assignment, student_id=student, db_url=db_url,
+        submitted_directory=str(work / "submitted"), autograded_directory=str(work / "autograded"),
+        feedback_directory=str(work / "feedback"), source_directory=job["source"])
+    coursedir = CourseDirectory(config=config)
+    errors = _ErrorLog()
+    logging.getLogger("traitlets").addHandler(errors)
+
+    autograde = Autograde(coursedir=coursedir, config=config)
+    autograde.force = True
+    execute = ResilientExecute(config=config, kernel_starter=kernels)
+    autograde.autograde_preprocessors = [execute if p is Execute else p for p in autograde.autograde_preprocessors]
+    timings["prepare_s"], clock = time.perf_counter() - clock, time.perf_counter()
+    try:
+        autograde.start()
+    except Exception:
+        raise StudentError(errors.summary() or "nbgrader could not autograde this submission") from None
+    if not (work / "autograded" / student / assignment).is_dir():
+        raise StudentError(errors.summary() or "nbgrader produced no autograded notebook")
+    timings["autograde_s"], clock = time.perf_counter() - clock, time.perf_counter()
+    notes = submission["notes"] + execute.notes
+    feedback = GenerateFeedback(coursedir=coursedir, config=config)
+    feedback.force = True
+    try:
+        feedback.start()
+    except Exception:
+        notes.append("feedback could not be generated: " + (errors.summary() or "unknown error"))
+    timings["feedback_s"] = time.perf_counter() - clock
+
+    with Gradebook(db_url, coursedir.course_id or "default_course") as gb:
+        graded = gb.find_submission(assignment, student)
+        parts = {g.name: {"score": g.score, "max_score": g.max_score} for nb in graded.notebooks for g in nb.grades}
+        manual = [name for nb in graded.notebooks for name in (g.name for g in nb.grades if g.needs_manual_grade)]
+        score, max_score = graded.score, graded.max_score
+    if manual:
+        notes.append(f"needs a manual grade: {', '.join(manual)}")
+    return {"score": score, "max_score": max_score, "parts": parts, "notes": notes}
+
+
+class _ErrorLog(logging.Handler):
+    """Keeps nbgrader's error messages so a failed submission gets a one-line reason."""
+
+    def __init__(self):
+        super().__init__(level=logging.ERROR)
+        self.messages: list[str] = []
+
+    def emit(self, record):
+        self.messages.append(record.getMessage())
+
+    def summary(self) -> str:
+        for message in self.messages:
+            lines = [line for line in message.strip().splitlines() if line.strip()]
+            if lines and lines[0].startswith("Traceback"):
+                return lines[-1][:300]
+        return self.messages[0].strip().splitlines()[0][:300] if self.messages else ""
