@@ -61,7 +61,7 @@ def run(queries=200, k: int = 10, method: str = "3cosadd", mode: str = "query",
         return _run_eval(restrict_vocab)
     from portalit.errors import PortalitError
     from portalit.geometry import analogy
-    from portalit.geometry.words import warm_search
+    from portalit.geometry import warm_search
 
     if mode != "query":
         raise PortalitError(f"unknown benchmark mode {mode!r}; choose one of: query, eval")

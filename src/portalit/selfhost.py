@@ -8,6 +8,7 @@ from __future__ import annotations
 import atexit
 import ipaddress
 import re
+import signal
 import subprocess
 import sys
 import tempfile
@@ -15,9 +16,11 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from . import models
+from .processes import die_with_parent
 from .errors import PortalitError
 
 _READY = re.compile(r"portalit serve: .* on (http://\S+/v1)")
@@ -61,18 +64,6 @@ class ServerProcess:
         return f"ServerProcess(pid={self.pid}, url={self.url!r}, {state})"
 
 
-def _die_with_parent() -> None:
-    # Linux only: the kernel sends SIGTERM to the server if the notebook's kernel dies first, so a
-    # crashed or killed notebook leaves no server behind. Elsewhere atexit has to do.
-    try:
-        import ctypes
-        import signal
-
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
-
-
 def start_server(port: int = 0, model: str = models.DEFAULT_CHAT, timeout: float = 120.0) -> ServerProcess:
     """Runs `portalit serve --host 127.0.0.1 --port PORT` as a child process; returns once it is ready.
 
@@ -84,7 +75,7 @@ def start_server(port: int = 0, model: str = models.DEFAULT_CHAT, timeout: float
     log_path = Path(tempfile.mkstemp(prefix="portalit-serve-", suffix=".log")[1])
     with open(log_path, "w") as log:
         proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None)
+                                preexec_fn=partial(die_with_parent, signal.SIGTERM))
     server = ServerProcess(proc, "", command, log_path)
     atexit.register(server.stop)
     deadline = time.monotonic() + timeout

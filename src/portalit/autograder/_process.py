@@ -1,21 +1,9 @@
-"""Process plumbing shared by the pool, the fork server, the workers and their kernels."""
+"""Process plumbing of the pool: is a worker alive, stop it with its kernels, one line of an error."""
 from __future__ import annotations
 
 import os
 import signal
-import sys
 
-
-def die_with_parent() -> None:
-    """Linux: be killed when the parent exits, so nothing outlives a run that was killed outright
-    (the fork server exits when its pool's process does, then its workers, then their kernels)."""
-    if sys.platform.startswith("linux"):
-        try:
-            import ctypes
-
-            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-        except (OSError, AttributeError):
-            pass
 
 
 def first_line(error) -> str:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from ..errors import PortalitError
-from ._process import die_with_parent
+from ..processes import die_with_parent
 
 # Imported once by the fork server, so that neither a worker nor a kernel forked from it imports
 # them again: what grading itself needs, what the assignment's notebooks import, and the engines

@@ -15,7 +15,7 @@ from jupyter_client.provisioning import LocalProvisioner
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbgrader.preprocessors import Execute
 
-from ._process import die_with_parent
+from ..processes import die_with_parent
 
 
 class _KernelProcess:
@@ -113,13 +113,18 @@ def _become_kernel(request: dict) -> int:
     os.dup2(null, 0)
     os.close(null)
     sys.path.insert(0, request["cwd"])  # as `python -m` puts the working directory first
-    if "numpy" in sys.modules:  # a fresh process seeds numpy's global generator from the OS
-        sys.modules["numpy"].random.seed()
+    loaded = set(sys.modules)  # only what the fork server preloaded: importing anything new here costs seconds
+    if "numpy" in loaded:  # a fresh process seeds numpy's global generator from the OS
+        import numpy
+
+        numpy.random.seed()
     threads = os.environ.get("OMP_NUM_THREADS", "")
     if threads.isdigit():  # libraries imported before the fork sized their thread pools for the machine
-        if "torch" in sys.modules:
-            sys.modules["torch"].set_num_threads(int(threads))
-        if "numpy" in sys.modules:
+        if "torch" in loaded:
+            import torch
+
+            torch.set_num_threads(int(threads))
+        if "numpy" in loaded:
             try:
                 from threadpoolctl import threadpool_limits
 

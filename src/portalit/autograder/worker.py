@@ -11,7 +11,8 @@ import time
 import traceback
 from pathlib import Path
 
-from ._process import die_with_parent, first_line
+from ..processes import die_with_parent
+from ._process import first_line
 from .course import load_config
 from .kernels import KernelStarter, ResilientExecute
 from .submission import StudentError, sanitise

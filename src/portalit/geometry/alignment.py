@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..arrays import matrix
+from .arrays import matrix
 from ..errors import PortalitError
 
 

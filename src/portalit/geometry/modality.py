@@ -7,22 +7,12 @@ of both is one matched pair, every row L2-normalised. See data/modality-gap/PROV
 """
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import numpy as np
 
 from ..errors import PortalitError
+from .datasets import data_dir
 
 FOLDER = "modality-gap"
-
-
-def data_dir() -> Path:
-    """The repository's data/ folder, or $PORTALIT_DATA when set."""
-    if os.environ.get("PORTALIT_DATA"):
-        return Path(os.environ["PORTALIT_DATA"])
-    # src/portalit/geometry/modality.py -> the repository root is three folders up from here.
-    return Path(__file__).resolve().parents[3] / "data"
 
 
 def modality_feature_names() -> list[str]:

@@ -1,17 +1,33 @@
-"""Small labelled datasets that ship in the repository's data/ folder, each with its licence.
+"""The course's data files (the repository's data/ folder, each with its licence and provenance),
+and the small labelled datasets the lessons load from it.
 
+data/ is installed with the package as the resource package `portalit.data` (see pyproject.toml),
+so `data_dir()` finds it in a checkout and in an installed wheel alike; $PORTALIT_DATA overrides it.
 `load_opinions()`: 320 short opinions written for this course (CC0), 4 topics x 2 sentiments x 40,
 in data/opinions/opinions.csv (columns text, topic, sentiment); see data/opinions/PROVENANCE.md.
 """
 from __future__ import annotations
 
 import csv
+import importlib.util
+import os
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
-from .errors import PortalitError
-from .geometry.modality import data_dir
+from ..errors import PortalitError
+
+
+def data_dir() -> Path:
+    """The course's data/ folder: $PORTALIT_DATA when set, else the one installed with the package."""
+    if os.environ.get("PORTALIT_DATA"):
+        return Path(os.environ["PORTALIT_DATA"])
+    spec = importlib.util.find_spec("portalit.data")
+    if spec is None or not spec.submodule_search_locations:
+        raise PortalitError("the course's data folder is not installed with portalit (run `make setup`), "
+                            "or set PORTALIT_DATA to the data folder")
+    return Path(list(spec.submodule_search_locations)[0])
 
 TOPICS = ("food", "travel", "technology", "sport")
 SENTIMENTS = ("positive", "negative")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from .arrays import matrix
-from .errors import PortalitError
+from ..errors import PortalitError
 
 
 def distance_correlation(X, coords) -> float:

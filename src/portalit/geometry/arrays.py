@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .errors import PortalitError
+from ..errors import PortalitError
 
 
 def matrix(X, name: str, min_rows: int = 1) -> np.ndarray:

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import importlib.util
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,7 +12,7 @@ from portalit.errors import PortalitError
 from portalit.geometry import evaluation, projection
 from portalit.models import WordVectors, load_glove
 
-ROOT = Path(__file__).resolve().parents[1]
+from ..conftest import ROOT
 
 
 @pytest.fixture(scope="module")

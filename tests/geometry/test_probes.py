@@ -1,11 +1,11 @@
-"""portalit.probes: linear probes with their controls, on real GloVe vectors of the opinions dataset."""
+"""portalit.geometry.probes: linear probes with their controls, on real GloVe vectors of the opinions dataset."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from portalit import datasets, probes
-from portalit.backends.embedders import GloveTextEmbedder
+from portalit.engines.embedders import GloveTextEmbedder
+from portalit.geometry import datasets, probes
 from portalit.errors import PortalitError
 
 

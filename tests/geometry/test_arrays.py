@@ -1,10 +1,10 @@
-"""portalit.arrays.matrix: one check of (n, d) inputs, one message naming the argument."""
+"""portalit.geometry.arrays.matrix: one check of (n, d) inputs, one message naming the argument."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from portalit.arrays import matrix
+from portalit.geometry.arrays import matrix
 from portalit.errors import PortalitError
 
 

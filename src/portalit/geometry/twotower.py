@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .errors import PortalitError
+from ..errors import PortalitError
 
 COLOURS = {
     "red": (0.9, 0.1, 0.1),

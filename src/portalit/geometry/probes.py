@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .errors import PortalitError
+from ..errors import PortalitError
 
 
 def split(labels, test_fraction: float = 0.3, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

@@ -1,12 +1,12 @@
-"""portalit.tfidf: TF-IDF vectors behave as the bag-of-words baseline should."""
+"""portalit.geometry.tfidf: TF-IDF vectors behave as the bag-of-words baseline should."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from portalit import datasets
+from portalit.geometry import datasets
 from portalit.errors import PortalitError
-from portalit.tfidf import tfidf_vectors
+from portalit.geometry.tfidf import tfidf_vectors
 
 
 def test_rows_are_unit_length_and_similar_only_through_shared_words():

@@ -1,20 +1,20 @@
-"""geometry/scan.py: the int8 copy's error stays within its bound, and searches through it give
-exactly the answers of the float32 product, on real GloVe and the Google analogy questions."""
+"""geometry/scan.py and search.py: the int8 copy's error stays within its bound, and searches
+through it give exactly the answers of the float32 product, on real GloVe and the Google analogy
+questions."""
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-from portalit.geometry import analogy, google_analogies_path, neighbours, scan, words
+from portalit.geometry import analogy, google_analogies_path, neighbours, scan, search, words
 from portalit.models import WordVectors, load_glove
 
-ROOT = Path(__file__).resolve().parents[1]
+from ..conftest import ROOT
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +25,7 @@ def glove():
 @pytest.fixture(scope="module")
 def int8(glove):
     assert words.warm_search(glove), "the int8 kernels (numba) should build in the course's environment"
-    return words._int8_scan(glove)
+    return search._int8_scan(glove)
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +44,7 @@ def exact_only(monkeypatch):
     """Run the block below on the float32 product instead of the int8 copy."""
 
     def switch(on):
-        monkeypatch.setattr(words, "_INT8", not on)
+        monkeypatch.setattr(search, "_INT8", not on)
 
     return switch
 
@@ -83,11 +83,10 @@ def test_neighbours_are_identical_with_and_without_the_int8_copy(glove, int8, ex
 
 def test_the_first_search_does_not_start_the_build_and_the_second_does():
     code = (
-        "import sys, threading; from portalit.geometry import analogy, words; "
-        "analogy('king', 'man', 'woman'); a = 'numba' in sys.modules or words._scans and "
-        "list(words._scans.values())[0][1] is not None; "
+        "import sys; from portalit.geometry import analogy; from portalit.models import load_glove; "
+        "analogy('king', 'man', 'woman'); a = 'numba' in sys.modules or load_glove().cache.get('int8') is not None; "
         "analogy('paris', 'france', 'italy'); "
-        "b = list(words._scans.values())[0][1] is not None; print(bool(a), b)"
+        "b = load_glove().cache.get('int8') is not None; print(bool(a), b)"
     )
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
@@ -147,9 +146,9 @@ def test_candidates_hold_the_true_top_words(glove, int8):
 
 
 def test_large_k_and_many_queries_take_the_full_pass(glove, int8, exact_only):
-    fast = [neighbours("river", 1500)[-3:], words._best(glove, glove.unit[:5], 7, set())]
+    fast = [neighbours("river", 1500)[-3:], search.best(glove, glove.unit[:5], 7, set())]
     exact_only(True)
-    assert fast == [neighbours("river", 1500)[-3:], words._best(glove, glove.unit[:5], 7, set())]
+    assert fast == [neighbours("river", 1500)[-3:], search.best(glove, glove.unit[:5], 7, set())]
 
 
 def test_shared_block_ranges_give_the_same_candidates_and_cosines(glove, int8):

@@ -1,11 +1,11 @@
-"""portalit.datasets: the opinions dataset ships complete, balanced and licensed."""
+"""portalit.geometry.datasets: the opinions dataset ships complete, balanced and licensed."""
 from __future__ import annotations
 
 from collections import Counter
 
 import pytest
 
-from portalit import datasets
+from portalit.geometry import datasets
 from portalit.errors import PortalitError
 
 

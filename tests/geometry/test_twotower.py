@@ -1,10 +1,11 @@
-"""portalit.twotower: generated shapes, a two-tower contrastive model trained for real (seconds, CPU)."""
+"""portalit.geometry.twotower: generated shapes, a two-tower contrastive model trained for real (seconds, CPU)."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from portalit import geometry, twotower
+from portalit import geometry
+from portalit.geometry import twotower
 from portalit.errors import PortalitError
 
 
@@ -136,7 +137,7 @@ def test_unknown_words_are_ignored_by_the_learned_text_tower(factored):
 
 
 def test_frozen_text_vectors_can_replace_the_learned_words(train_set, split):
-    from portalit.backends.embedders import GloveTextEmbedder
+    from portalit.engines.embedders import GloveTextEmbedder
 
     glove = GloveTextEmbedder()
     model = twotower.train(train_set, steps=100, image_tower="factored", text_vectors=glove.embed, progress=False)

@@ -1,11 +1,11 @@
-"""portalit.map_quality on real data: GloVe vectors of words from four categories, and their maps."""
+"""portalit.geometry.map_quality on real data: GloVe vectors of words from four categories, and their maps."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 from scipy.stats import spearmanr
 
-from portalit import map_quality
+from portalit.geometry import map_quality
 from portalit.errors import PortalitError
 from portalit.geometry import pca
 from portalit.models import load_glove

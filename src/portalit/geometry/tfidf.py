@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .errors import PortalitError
+from ..errors import PortalitError
 
 
 def tfidf_vectors(texts, fit_on=None) -> np.ndarray:
