@@ -8,7 +8,10 @@
     forkserver.py   one process that imports the heavy libraries once and forks the workers
     worker.py       inside a worker: nbgrader's Autograde and GenerateFeedback on one submission
     submission.py   a submission copied and put right (unreadable, deleted or duplicated cells)
-    kernels.py      kernels forked from a prepared process; an Execute that survives dead kernels
+    executor.py     runs a submission for nbgrader: learner cells in the sandbox, tests here
+    sandbox.py      the sandbox: namespaces, a mount view, limits, a throwaway identity
+    runner.py       inside the sandbox: runs cells, answers for values and calls
+    wire.py         strictly typed data between the two, and nothing else
     feedback.py     what learners see: no hidden test code, no traceback quoting it
 
 Importing this package is cheap; nbgrader loads when a run starts.

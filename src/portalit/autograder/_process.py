@@ -1,4 +1,4 @@
-"""Process plumbing of the pool: is a worker alive, stop it with its kernels, one line of an error."""
+"""Process plumbing of the pool: is a worker alive, stop it and what it started, one line of an error."""
 from __future__ import annotations
 
 import os
@@ -23,6 +23,6 @@ def alive(pid: int) -> bool:
 
 def kill_group(pid) -> None:
     try:
-        os.killpg(pid, signal.SIGKILL)  # a worker leads its own process group: its kernels included
+        os.killpg(pid, signal.SIGKILL)  # a worker leads its own process group
     except (ProcessLookupError, PermissionError):
         pass

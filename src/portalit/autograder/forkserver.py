@@ -31,6 +31,21 @@ USES_CHAT = re.compile(r"\.chat\(|\bask\(|\.stream\(|warm_up\(chat")
 USES_EMBED = re.compile(r"\bembed\(|\bsimilarity\(|check_similar\(|warm_up\(.*embed")
 
 
+# What of the instructor's environment the graders see: no keys, no tokens, no backend choice (a
+# grade never depends on which model the instructor last used, and a sandbox forked from a grader
+# must find no secret in its memory, /proc/self/environ included).
+KEPT_VARIABLES = ("PATH", "HOME", "LANG", "LANGUAGE", "TZ", "TMPDIR", "VIRTUAL_ENV", "PORTALIT_THREADS",
+                  "PORTALIT_INT8_SCAN", "PORTALIT_CACHE", "PORTALIT_DATA", "OMP_NUM_THREADS",
+                  "OPENBLAS_NUM_THREADS", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "MKL_NUM_THREADS",
+                  "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "LITELLM_LOCAL_MODEL_COST_MAP")
+KEPT_PREFIXES = ("LC_", "NUMBA_")
+
+
+def grading_environment() -> dict:
+    """The environment the fork server (and so every worker) starts with."""
+    return {k: v for k, v in os.environ.items() if k in KEPT_VARIABLES or k.startswith(KEPT_PREFIXES)}
+
+
 def preload_for(folder: Path) -> list[str]:
     """Modules worth importing once for grading the notebooks in `folder` (an assignment)."""
     import ast
@@ -75,7 +90,7 @@ class ForkServer:
         self.process = subprocess.Popen(
             [sys.executable, "-c", "from portalit.autograder.forkserver import serve; serve()", json.dumps(preload)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, bufsize=1,
-            preexec_fn=die_with_parent)
+            preexec_fn=die_with_parent, env=grading_environment())
         self.ready = False
 
     def alive(self) -> bool:

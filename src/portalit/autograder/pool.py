@@ -1,5 +1,5 @@
 """The pool: one worker process per submission, at most `workers` at a time; a worker's result is
-recorded as soon as it finishes, and a worker past its overall limit is stopped with its kernels."""
+recorded as soon as it finishes, and a worker past its overall limit is stopped with everything it started."""
 from __future__ import annotations
 
 import json
@@ -18,17 +18,18 @@ STARTUP_ALLOWANCE_S = 180  # kernel start, sanitising, feedback: added to a work
 class Pool:
     """Grades submissions in worker processes forked by the fork server, `workers` at a time."""
 
-    def __init__(self, course, assignment, template, workers, timeout, cell_timeout):
+    def __init__(self, course, assignment, template, workers, timeout, cell_timeout, sandbox_mode):
         import nbformat
 
         self.course, self.assignment, self.template = course, assignment, template
         self.workers, self.timeout, self.cell_timeout = workers, timeout, cell_timeout
+        self.sandbox_mode = sandbox_mode
         self.work = course.state(assignment) / "work"
         cells = sum(sum(c.cell_type == "code" for c in nbformat.read(p, as_version=4).cells)
                     for p in sorted((course.source / assignment).glob("*.ipynb")))
         # A worker's overall limit: every code cell may use its timeout, plus start-up and feedback.
         self.limit_s = cell_timeout * (cells + 2) + STARTUP_ALLOWANCE_S
-        threads = max(1, (os.cpu_count() or 1) // workers)  # kernels side by side must not oversubscribe
+        threads = max(1, (os.cpu_count() or 1) // workers)  # sandboxes side by side must not oversubscribe
         self.env = {"PORTALIT_THREADS": str(threads), "OMP_NUM_THREADS": str(threads),
                     "OPENBLAS_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
 
@@ -54,7 +55,7 @@ class Pool:
                 for pid, (student, fingerprint, work, started) in list(running.items()):
                     if (work / "result.json").exists() or not alive(pid):
                         del running[pid]
-                        kill_group(pid)  # whatever the worker left behind (kernels) goes too
+                        kill_group(pid)  # whatever the worker left behind goes too
                         finished.append((student, fingerprint, work, now - started))
                     elif now - started > self.limit_s:
                         del running[pid]
@@ -65,7 +66,7 @@ class Pool:
                 for done in finished:
                     yield self._finish(*done)
         finally:
-            for pid in running:  # interrupted: stop the workers and their kernels
+            for pid in running:  # interrupted: stop the workers (their sandboxes die with them)
                 kill_group(pid)
 
     def _prepare(self, student) -> Path:
@@ -79,7 +80,7 @@ class Pool:
         return {"root": str(self.course.root), "assignment": self.assignment, "student": student,
                 "work": str(work), "timeout": self.timeout, "env": self.env,
                 "submitted": str(self.course.submitted), "source": str(self.course.source),
-                "prefork": os.environ.get("PORTALIT_GRADE_PREFORK", "1") != "0"}
+                "sandbox": self.sandbox_mode}
 
     def _finish(self, student, fingerprint, work: Path, seconds) -> dict:
         try:

@@ -7,12 +7,15 @@ interrupt after a timeout is left ungraded. Here:
 - each submission is graded by nbgrader's own Autograde and GenerateFeedback converters in a
   worker process of its own (worker.py), with its own copy of the gradebook (SQLite allows one
   writer); workers run side by side (pool.py), forked from a server that has already imported
-  nbgrader and the course's heavy libraries (forkserver.py), and each notebook's kernel is forked
-  from a prepared process (kernels.py), so no submission pays those imports again;
-- a cell that runs past the timeout is interrupted (nbgrader's behaviour); if the kernel ignores
-  the interrupt or dies, it is restarted and the remaining cells run, so the submission still gets
-  a grade; a worker that exceeds its overall limit is killed; unreadable notebooks get a clear
-  per-student error; deleted test cells are put back (submission.py), so every part is graded;
+  nbgrader and the course's heavy libraries (forkserver.py), so no submission pays those imports;
+- the learner's code runs in a sandbox (sandbox.py) and the tests in the worker (executor.py), so
+  no learner code can read, patch or outlive them; where no sandbox can be made, untrusted work
+  is refused unless the instructor passes unsafe=True (--unsafe);
+- a cell that runs past the timeout is interrupted (nbgrader's behaviour); if the learner's code
+  ignores the interrupt or its sandbox dies, a fresh sandbox runs the remaining cells, so the
+  submission still gets a grade; a worker that exceeds its overall limit is killed; unreadable
+  notebooks, bad names and symbolic links get a clear per-learner error row, never a stopped
+  run; deleted test cells are put back (submission.py), so every part is graded;
 - the course gradebook is updated one student at a time as each finishes (gradebook.py), and a
   marker records what was graded (records.py), so an interrupted run loses nothing already graded
   and a rerun skips it.
@@ -26,24 +29,30 @@ import time
 from pathlib import Path
 
 from ..errors import PortalitError
-from . import gradebook, records
+from . import gradebook, records, sandbox
 from .course import Course, config_timeout, venv_bin_on_path
 from .forkserver import fork_server, preload_for
 from .pool import Pool
 
 
-def grade_assignment(assignment: str, workers: int = 2, course_dir=".", timeout=None) -> dict:
+def grade_assignment(assignment: str, workers: int = 2, course_dir=".", timeout=None, unsafe: bool = False) -> dict:
     """Autograde every submission of `assignment` under submitted/, write feedback, export grades.csv.
 
     Submissions already graded (same files as when they were graded) are skipped, so a rerun after
     an interruption only grades the rest. `timeout` overrides the per-cell timeout of
-    nbgrader_config.py (seconds). Returns a JSON-ready dict; see render().
+    nbgrader_config.py (seconds). Learner code runs sandboxed; where no sandbox can be made the run
+    is refused, unless `unsafe` (then it runs in a plain process: for trusted work only).
+    Returns a JSON-ready dict; see render().
     """
     start = time.perf_counter()
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise PortalitError(f"workers {workers!r} must be a whole number of at least 1")
     if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0):
         raise PortalitError(f"timeout {timeout!r} must be a positive number of seconds per cell")
+    mode, why = sandbox.mode()
+    if mode is None and not unsafe:
+        raise PortalitError(f"{why}; grading untrusted work without a sandbox is refused. Run it where "
+                            "user namespaces are allowed (or as root), or pass --unsafe for work you trust")
     venv_bin_on_path()
     course = Course(course_dir)
     known = course.assignments()
@@ -71,7 +80,7 @@ def grade_assignment(assignment: str, workers: int = 2, course_dir=".", timeout=
         gradebook.ensure_assignment(course, assignment)
         template = gradebook.blank_template(course, state)
         cell_timeout = float(timeout) if timeout is not None else config_timeout(course.config)
-        pool = Pool(course, assignment, template, workers, timeout, cell_timeout)
+        pool = Pool(course, assignment, template, workers, timeout, cell_timeout, mode or "none")
         try:
             with _stop_on_signals():
                 for row in pool.run(todo):
@@ -89,6 +98,7 @@ def grade_assignment(assignment: str, workers: int = 2, course_dir=".", timeout=
         "assignment": assignment,
         "course_dir": str(course.root),
         "workers": workers,
+        "sandbox": mode or "none (--unsafe)",
         "cell_timeout_s": cell_timeout,
         "submissions": len(table),
         "graded": sum(r["status"] == "graded" for r in table),

@@ -96,6 +96,3 @@ def _restore_cells(nb, master) -> list[str]:
         restored.append(grade_id)
     return restored
 
-
-# ----------------------------------------------------------------------------------------------
-# Kernels: a resilient Execute, and kernels forked from a prepared process

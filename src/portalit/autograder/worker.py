@@ -13,14 +13,14 @@ from pathlib import Path
 
 from ..processes import die_with_parent
 from ._process import first_line
-from .course import load_config
-from .kernels import KernelStarter, ResilientExecute
+from . import executor, runner, sandbox
+from .course import config_timeout, load_config
 from .submission import StudentError, sanitise
 
 
 def grade_one(job: dict) -> None:
     """Worker entry point: grade job["student"]'s submission; write work/result.json."""
-    os.setpgrp()  # its own process group, so the pool can stop it together with its kernels
+    os.setpgrp()  # its own process group, so the pool can stop it together with its sandboxes
     die_with_parent()
     work = Path(job["work"])
     log = os.open(work / "log.txt", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
@@ -32,12 +32,14 @@ def grade_one(job: dict) -> None:
     sys.stdout = os.fdopen(1, "w", buffering=1, closefd=False)
     sys.stderr = os.fdopen(2, "w", buffering=1, closefd=False)
     os.environ.update(job["env"])
+    # Forked now, before this process reads a hidden test or the gradebook: sandboxes forked from it
+    # have nothing of the course in memory to find.
+    zygote = sandbox.Zygote(runner.serve)
     _scratch_sqlite()
-    kernels = KernelStarter(prefork=job["prefork"])  # forks now, before nbgrader opens any socket or thread
     timings: dict[str, float] = {}
     started = time.perf_counter()
     try:
-        result = {"status": "graded", **_autograde(job, kernels, timings)}
+        result = {"status": "graded", **_autograde(job, zygote, timings)}
     except StudentError as e:
         result = {"status": "error", "error": str(e)}
     except BaseException as e:  # noqa: BLE001 (a worker must always leave a result)
@@ -45,7 +47,7 @@ def grade_one(job: dict) -> None:
         result = {"status": "error", "error": f"grading failed: {type(e).__name__}: {first_line(e)} "
                                               f"(details in {work / 'log.txt'})"}
     finally:
-        kernels.discard()
+        zygote.close()
     result["seconds"] = round(time.perf_counter() - started, 2)
     result["timings"] = {k: round(v, 2) for k, v in timings.items()}
     (work / "result.partial").write_text(json.dumps(result))
@@ -78,7 +80,7 @@ def _scratch_sqlite() -> None:
         cursor.close()
 
 
-def _autograde(job: dict, kernels: KernelStarter, timings: dict) -> dict:
+def _autograde(job: dict, zygote: sandbox.Zygote, timings: dict) -> dict:
     from nbgrader.api import Gradebook
     from nbgrader.converters import Autograde, GenerateFeedback
     from nbgrader.coursedir import CourseDirectory
@@ -90,7 +92,7 @@ def _autograde(job: dict, kernels: KernelStarter, timings: dict) -> dict:
                            work / "submitted" / student / assignment)
     config = load_config(root)
     if job["timeout"] is not None:
-        for section in ("ExecutePreprocessor", "Execute", "ResilientExecute"):
+        for section in ("ExecutePreprocessor", "Execute"):
             config[section]["timeout"] = math.ceil(job["timeout"])  # nbgrader takes whole seconds
     db_url = f"sqlite:///{work / 'gradebook.db'}"
     config.CourseDirectory.update(
@@ -103,7 +105,9 @@ def _autograde(job: dict, kernels: KernelStarter, timings: dict) -> dict:
 
     autograde = Autograde(coursedir=coursedir, config=config)
     autograde.force = True
-    execute = ResilientExecute(config=config, kernel_starter=kernels)
+    execute = executor.SandboxedExecute(config=config, timeout=config_timeout(config),
+                                        session_factory=_sessions(job, zygote, work / "submitted" / student / assignment),
+                                        masters=_masters(Path(job["source"]) / assignment))
     autograde.autograde_preprocessors = [execute if p is Execute else p for p in autograde.autograde_preprocessors]
     timings["prepare_s"], clock = time.perf_counter() - clock, time.perf_counter()
     try:
@@ -130,6 +134,34 @@ def _autograde(job: dict, kernels: KernelStarter, timings: dict) -> dict:
     if manual:
         notes.append(f"needs a manual grade: {', '.join(manual)}")
     return {"score": score, "max_score": max_score, "parts": parts, "notes": notes}
+
+
+def _sessions(job: dict, zygote: sandbox.Zygote, submitted: Path):
+    """Makes the sandbox Session of this submission: its scratch home is a copy of what was submitted."""
+    import shutil
+
+    work = Path(job["work"])
+    home, view = work / "home", work / "view"
+    shutil.copytree(submitted, home)
+    view.mkdir()
+    uid = sandbox.THROWAWAY_UID_BASE + os.getpid() % 1_000_000  # unique among running workers
+    if job["sandbox"] == "root":
+        for path in [home, *home.rglob("*")]:
+            os.chown(path, uid, uid, follow_symlinks=False)
+    threads = int(job["env"].get("PORTALIT_THREADS", "1"))
+    return lambda: executor.Session(zygote, job["sandbox"], home, view, sandbox.Limits(), uid, threads,
+                                    name=f"{os.getpid()}")
+
+
+def _masters(folder: Path):
+    found = {}
+
+    def master(notebook: str) -> executor.Master:
+        if notebook not in found:
+            found[notebook] = executor.Master(folder / f"{notebook}.ipynb")
+        return found[notebook]
+
+    return master
 
 
 class _ErrorLog(logging.Handler):
