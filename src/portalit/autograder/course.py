@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import sys
 from pathlib import Path
 
 from ..errors import PortalitError
 
 CONFIG_FILE = "nbgrader_config.py"
+# A learner's name becomes a folder, a gradebook id and a CSV field: keep it plain.
+LEARNER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,63}")
 STATE = ".portalit"  # per-run scratch space and markers, under autograded/ (hidden from nbgrader's globs)
 GRADES_CSV = "grades.csv"
 
@@ -43,10 +46,23 @@ class Course:
         return sorted(p.name for p in self.source.iterdir() if p.is_dir() and any(p.glob("*.ipynb")))
 
     def students(self, assignment: str) -> list[str]:
+        """Every folder name under submitted/ with this assignment in it, links included (so that a
+        link gets its error row instead of vanishing)."""
         if not self.submitted.is_dir():
             return []
         return sorted(p.name for p in self.submitted.iterdir()
-                      if not p.name.startswith(".") and (p / assignment).is_dir())
+                      if not p.name.startswith(".") and (os.path.lexists(p / assignment)))
+
+    def refusal(self, student: str, assignment: str) -> str | None:
+        """Why this learner's submission cannot be graded at all (a bad name, a link), or None."""
+        if not LEARNER_NAME.fullmatch(student):
+            shown = student if len(student) <= 40 else student[:37] + "..."
+            return (f"learner name {shown!r} is not allowed: use 1-64 letters, digits, '.', '_', '@' or '-', "
+                    "starting with a letter or digit")
+        for path in (self.submitted / student, self.submitted / student / assignment):
+            if path.is_symlink() or not path.is_dir():
+                return f"{path.relative_to(self.submitted)} is a symbolic link or not a folder; links are refused, never followed"
+        return None
 
     def state(self, assignment: str) -> Path:
         return self.autograded / STATE / assignment

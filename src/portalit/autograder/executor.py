@@ -29,6 +29,7 @@ from nbgrader.preprocessors import NbGraderPreprocessor
 from . import sandbox, wire
 
 INTERRUPT_GRACE_S = 5.0  # how long interrupted learner code has to stop before its sandbox is killed
+OUTPUT_BUDGET = 4 * 1024 * 1024  # bytes of outputs one notebook keeps (its feedback page stays small)
 
 
 class SandboxDied(Exception):
@@ -286,8 +287,10 @@ class SandboxedExecute(NbGraderPreprocessor):
         super().__init__(*args, **kwargs)
         self.session_factory, self.masters, self.cell_timeout = session_factory, masters, timeout
         self.notes: list[str] = []
+        self.budget = OUTPUT_BUDGET
 
     def preprocess(self, nb, resources):
+        self.budget = OUTPUT_BUDGET
         master = self.masters(resources["nbgrader"]["notebook"])
         session = self.session_factory()
         trusted = {"__name__": "__main__", "__builtins__": builtins}
@@ -308,10 +311,24 @@ class SandboxedExecute(NbGraderPreprocessor):
                     if grade_id in master.locked:  # course set-up: the same objects on both sides
                         self._trusted(session, trusted, master.locked[grade_id], grade_id, master, quiet=True)
                         shared.update({n: trusted[n] for n in bound_names(master.locked[grade_id]) if n in trusted})
+                cell.outputs = self._within_budget(cell.outputs)
                 cell.execution_count = next(count)
         finally:
             session.close()
         return nb, resources
+
+    def _within_budget(self, outputs: list) -> list:
+        kept = []
+        for output in outputs:
+            size = len(nbformat.writes(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(outputs=[output])])))
+            if size > self.budget:
+                kept.append(nbformat.v4.new_output("stream", name="stderr",
+                                                   text="[further output left out: the notebook's outputs are over 4 MB]\n"))
+                self.budget = 0
+                break
+            self.budget -= size
+            kept.append(output)
+        return kept
 
     def _in_sandbox(self, session: Session, code: str, label: str) -> list:
         if not code.strip():

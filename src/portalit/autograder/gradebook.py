@@ -9,7 +9,7 @@ import warnings
 from pathlib import Path
 
 from ..errors import PortalitError
-from .course import GRADES_CSV, Course, generate_release, quiet_logs
+from .course import GRADES_CSV, Course, generate_release
 
 
 def ensure_assignment(course: Course, assignment: str) -> None:
@@ -93,14 +93,35 @@ def ensure_student(course: Course, student: str) -> None:
             gb.add_student(student)
 
 
+CSV_COLUMNS = ["assignment", "duedate", "timestamp", "student_id", "last_name", "first_name", "email",
+               "raw_score", "late_submission_penalty", "score", "max_score"]
+
+
 def export_csv(course: Course) -> Path:
-    from nbgrader.api import Gradebook
-    from nbgrader.plugins.export import CsvExportPlugin
+    """grades.csv with nbgrader's columns (its CsvExportPlugin's), every field quoted as CSV needs:
+    a name or an email with a comma, a quote or a line break stays in its own field."""
+    import csv
+
+    from nbgrader.api import Gradebook, MissingEntry
 
     path = course.root / GRADES_CSV
     partial = course.root / f".{GRADES_CSV}.partial"
-    with Gradebook(course.db_url, course.course_id) as gb, quiet_logs():
-        CsvExportPlugin(to=str(partial)).export(gb)
+    with Gradebook(course.db_url, course.course_id) as gb, open(partial, "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(CSV_COLUMNS)
+        for assignment in gb.assignments:
+            for student in gb.students:
+                try:
+                    submission = gb.find_submission(assignment.name, student.id)
+                except MissingEntry:
+                    timestamp, raw, penalty, score = "", 0.0, 0.0, 0.0
+                else:
+                    timestamp, raw = submission.timestamp, submission.score
+                    penalty = submission.late_submission_penalty
+                    score = max(0.0, raw - penalty)
+                row = [assignment.name, assignment.duedate, timestamp, student.id, student.last_name,
+                       student.first_name, student.email, raw, penalty, score, assignment.max_score]
+                writer.writerow(["" if value is None else str(value) for value in row])
     os.replace(partial, path)
     return path
 

@@ -6,16 +6,26 @@ import datetime
 import hashlib
 import json
 import os
+import stat
 from pathlib import Path
 
 from .course import Course
 
 
 def fingerprint(folder: Path) -> str:
+    """A digest of every file's name and bytes; links and special files count by what they are, never
+    by what they point to (a link to /dev/zero must not be read)."""
     digest = hashlib.sha256()
-    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-        digest.update(str(path.relative_to(folder)).encode() + b"\0")
-        digest.update(path.read_bytes() + b"\0")
+    for parent, dirs, files in sorted(os.walk(folder, followlinks=False)):
+        for name in sorted(files + [d for d in dirs if os.path.islink(os.path.join(parent, d))]):
+            path = Path(parent, name)
+            digest.update(str(path.relative_to(folder)).encode() + b"\0")
+            if path.is_symlink():
+                digest.update(b"link:" + os.readlink(path).encode(errors="replace") + b"\0")
+            elif stat.S_ISREG(path.lstat().st_mode):
+                digest.update(path.read_bytes() + b"\0")
+            else:
+                digest.update(b"special\0")
     return digest.hexdigest()
 
 

@@ -30,9 +30,9 @@ from pathlib import Path
 
 from ..errors import PortalitError
 from . import gradebook, records, sandbox
-from .course import Course, config_timeout, venv_bin_on_path
+from .course import LEARNER_NAME, Course, config_timeout, venv_bin_on_path
 from .forkserver import fork_server, preload_for
-from .pool import Pool
+from .pool import Pool, error_row
 
 
 def grade_assignment(assignment: str, workers: int = 2, course_dir=".", timeout=None, unsafe: bool = False) -> dict:
@@ -69,6 +69,10 @@ def grade_assignment(assignment: str, workers: int = 2, course_dir=".", timeout=
     with _Lock(state / "lock", assignment):
         rows, todo = {}, []
         for student in students:
+            refusal = course.refusal(student, assignment)
+            if refusal:
+                rows[student] = error_row(student, refusal, 0.0, state)
+                continue
             fingerprint = records.fingerprint(course.submitted / student / assignment)
             done = records.previous(course, assignment, student, fingerprint)
             if done:
@@ -81,6 +85,9 @@ def grade_assignment(assignment: str, workers: int = 2, course_dir=".", timeout=
         template = gradebook.blank_template(course, state)
         cell_timeout = float(timeout) if timeout is not None else config_timeout(course.config)
         pool = Pool(course, assignment, template, workers, timeout, cell_timeout, mode or "none")
+        for student, row in rows.items():  # refused (a link): in grades.csv with 0, like a missing one
+            if row["status"] == "error" and LEARNER_NAME.fullmatch(student):
+                gradebook.ensure_student(course, student)
         try:
             with _stop_on_signals():
                 for row in pool.run(todo):

@@ -269,8 +269,9 @@ def _selftest() -> None:
 def environment(threads: int = 1) -> dict:
     """The sandbox's whole environment: nothing of the instructor's (no keys, no paths of the course)."""
     return {"PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin", "HOME": HOME, "USER": "learner",
-            "LANG": "C.UTF-8", "TMPDIR": "/tmp", "PYTHONNOUSERSITE": "1", "PYTHONDONTWRITEBYTECODE": "1",
-            "MPLBACKEND": "agg", "PLOTLY_RENDERER": "plotly_mimetype", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
+            "LANG": "C.UTF-8", "TMPDIR": "/tmp", "IPYTHONDIR": "/tmp/.ipython", "PYTHONNOUSERSITE": "1",
+            "PYTHONDONTWRITEBYTECODE": "1", "MPLBACKEND": "agg", "PLOTLY_RENDERER": "plotly_mimetype",
+            "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
             "LITELLM_LOCAL_MODEL_COST_MAP": "True", "TOKENIZERS_PARALLELISM": "false",
             "PORTALIT_THREADS": str(threads), "OMP_NUM_THREADS": str(threads),
             "OPENBLAS_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import shutil
+import stat
 from pathlib import Path
 
 from ._process import first_line
@@ -20,7 +22,8 @@ def sanitise(submitted: Path, source: Path, into: Path) -> dict:
     import nbformat
 
     notes = []
-    shutil.copytree(submitted, into)
+    _refuse_links(submitted)
+    shutil.copytree(submitted, into, symlinks=True)
     for source_path in sorted(source.glob("*.ipynb")):
         path = into / source_path.name
         if not path.exists():
@@ -47,6 +50,28 @@ def sanitise(submitted: Path, source: Path, into: Path) -> dict:
         if duplicated or restored:
             nbformat.write(nb, path)
     return {"notes": notes}
+
+
+MAX_FILES, MAX_BYTES = 1000, 200 * 1024 * 1024
+
+
+def _refuse_links(folder: Path) -> None:
+    """StudentError for a link, a device or a pipe anywhere in the submission, or one too large: a
+    submission is plain files, and nothing in it is ever followed elsewhere."""
+    count, size = 0, 0
+    for parent, dirs, files in os.walk(folder, followlinks=False):
+        for name in dirs + files:
+            path = Path(parent, name)
+            mode = path.lstat().st_mode
+            if stat.S_ISLNK(mode):
+                raise StudentError(f"{path.relative_to(folder)} is a symbolic link; links are refused, never followed")
+            if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+                raise StudentError(f"{path.relative_to(folder)} is not a plain file; only files and folders are graded")
+            count += 1
+            size += path.lstat().st_size
+    if count > MAX_FILES or size > MAX_BYTES:
+        raise StudentError(f"the submission has {count} files and {size / 1e6:.0f} MB; the limits are "
+                           f"{MAX_FILES} files and {MAX_BYTES // 2**20} MB")
 
 
 def _nbgrader_id(cell):

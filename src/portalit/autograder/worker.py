@@ -15,6 +15,7 @@ from ..processes import die_with_parent
 from ._process import first_line
 from . import executor, runner, sandbox
 from .course import config_timeout, load_config
+from .feedback import sanitise_folder
 from .submission import StudentError, sanitise
 
 
@@ -122,6 +123,7 @@ def _autograde(job: dict, zygote: sandbox.Zygote, timings: dict) -> dict:
     feedback.force = True
     try:
         feedback.start()
+        sanitise_folder(work / "feedback" / student / assignment)  # learner outputs: nothing that runs or loads
     except Exception:
         notes.append("feedback could not be generated: " + (errors.summary() or "unknown error"))
     timings["feedback_s"] = time.perf_counter() - clock
