@@ -1,5 +1,4 @@
 """Widget tests drive each widget's Python side without a browser, on real models and data."""
-import sys
 
 import ipywidgets
 import pytest
