@@ -193,20 +193,21 @@ def _mount_view(root: Path, scratch: Path, limits: Limits) -> None:
         extra = (0 if writable else _MS_RDONLY) | (0 if device else _MS_NODEV)
         _mount(None, inside, None, _MS_BIND | _MS_REMOUNT | _MS_NOSUID | extra)
 
-    for path in SYSTEM + [str(p) for p in readonly_paths()]:
-        if os.path.lexists(path) and not (root / path.lstrip("/")).exists():
-            bind(path)
+    # /tmp, /dev and /proc first: a course that lives under /tmp (a CI clone) is bound on top.
+    (root / "proc").mkdir()
+    _mount("proc", root / "proc", "proc", _MS_NOSUID | _MS_NODEV | _MS_NOEXEC)
+    (root / "tmp").mkdir()
+    _mount("tmpfs", root / "tmp", "tmpfs", _MS_NOSUID | _MS_NODEV, f"size={limits.tmp_mb}m,mode=1777")
     for device in ("null", "zero", "full", "random", "urandom"):
         bind(f"/dev/{device}", writable=True, device=True)
     (root / "dev" / "shm").mkdir()
     _mount("tmpfs", root / "dev" / "shm", "tmpfs", _MS_NOSUID | _MS_NODEV, "size=64m,mode=1777")
     os.symlink("/proc/self/fd", root / "dev" / "fd")
-    (root / "proc").mkdir()
-    _mount("proc", root / "proc", "proc", _MS_NOSUID | _MS_NODEV | _MS_NOEXEC)
-    (root / "tmp").mkdir()
-    _mount("tmpfs", root / "tmp", "tmpfs", _MS_NOSUID | _MS_NODEV, f"size={limits.tmp_mb}m,mode=1777")
+    for path in SYSTEM + [str(p) for p in readonly_paths()]:
+        if os.path.lexists(path) and not (root / path.lstrip("/")).exists():
+            bind(path)
     home = root / HOME.lstrip("/")
-    home.mkdir(parents=True)
+    home.mkdir(parents=True, exist_ok=True)
     _mount(str(scratch), home, None, _MS_BIND)
     _mount(None, home, None, _MS_BIND | _MS_REMOUNT | _MS_NOSUID | _MS_NODEV)
     etc = root / "etc"
