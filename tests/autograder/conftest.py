@@ -50,3 +50,21 @@ def submit(root: Path, student: str, assignment: str, notebook: Path) -> None:
 
 def notebooks(folder: str):
     return [(a, nbformat.read(ROOT / folder / a / f"{a}.ipynb", as_version=4)) for a in ASSIGNMENTS]
+
+
+def as_nobody(command: list[str], view: str) -> list[str]:
+    """`command` run as the user nobody, for tests run as root. Root's home is 0700 and CI's Python
+    may live under it (pyenv), so the command gets a mount namespace of its own in which that home
+    is an empty tmpfs with only the interpreter's folders bound back in; `view` is an empty
+    directory the caller made (and removes) to hold the real home meanwhile."""
+    import shlex
+    import sys
+
+    from portalit.autograder import sandbox
+
+    home = Path.home()
+    inside = sorted(str(p) for p in sandbox.readonly_paths() + [Path(sys.executable).parent.parent] if home in p.parents)
+    steps = [f"mount --bind {home} {view}", f"mount -t tmpfs -o mode=755 tmpfs {home}"]
+    steps += [f"mkdir -p {p} && mount --bind {view}/{Path(p).relative_to(home)} {p}" for p in inside]
+    steps.append("exec setpriv --reuid 65534 --regid 65534 --clear-groups " + shlex.join(command))
+    return ["unshare", "--mount", "--propagation", "private", "sh", "-c", " && ".join(steps)]

@@ -19,7 +19,7 @@ from portalit import autograder
 from portalit.autograder import sandbox
 
 from . import adversarial_class
-from .conftest import ROOT, copy_course
+from .conftest import ROOT, as_nobody, copy_course
 
 SECRET = "sk-" + "instructor-0123456789abcdef" + "KEY"  # assembled: no scanner mistakes it for a real one
 
@@ -153,3 +153,35 @@ def test_a_hostile_class_scores_like_its_honest_twins(course, tmp_path, monkeypa
     valid = {s for s in expected if s not in ("a" * 250, "mallory,99", "-dash-first")}
     assert set(exported) == valid
     assert all(exported[s] == (0.0 if expected[s] == "error" else expected[s]) for s in valid)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(os.geteuid() != 0, reason="run as an ordinary user, the whole suite already grades unprivileged")
+def test_an_ordinary_user_grades_in_user_namespaces(course):
+    """The instructor need not be root: `portalit grade` as nobody sandboxes with user namespaces."""
+    import json
+    import shutil
+    import subprocess
+    import sys
+    import tempfile
+
+    base = Path(tempfile.mkdtemp(prefix="portalit-nobody-"))
+    view = tempfile.mkdtemp(prefix="portalit-home-")
+    try:
+        base.chmod(0o755)
+        root = copy_course(course, base / "class")
+        expected = adversarial_class.build(root, 9, only={"blank-twin", "correct-twin", "patch-checks",
+                                                          "lying-answers", "read-files"})
+        (root / "home").mkdir()
+        for path in [root, *root.rglob("*")]:
+            os.chown(path, 65534, 65534, follow_symlinks=False)
+        command = as_nobody([sys.executable, "-m", "portalit.cli", "grade", "ps03", "--json"], view)
+        out = subprocess.run(command, cwd=root, capture_output=True, text=True, timeout=900,
+                             env={**os.environ, "HOME": str(root / "home")})
+        assert out.returncode == 0, out.stderr[-3000:]
+        result = json.loads(out.stdout)
+        assert result["sandbox"] == "userns"
+        assert {r["student"]: r["score"] for r in result["students"]} == expected
+    finally:
+        os.rmdir(view)
+        shutil.rmtree(base)

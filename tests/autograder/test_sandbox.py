@@ -16,6 +16,7 @@ import pytest
 from portalit.autograder import sandbox
 
 from ..conftest import ROOT
+from .conftest import as_nobody
 
 # Runs one cell in a fresh sandbox and prints what it saw, as JSON: the same check for every identity.
 PROBE = textwrap.dedent('''
@@ -113,11 +114,7 @@ def test_as_an_ordinary_user_a_user_namespace_does_the_same(tmp_path):
     if os.geteuid() == 0:
         script.chmod(0o644)
         view = tempfile.mkdtemp(prefix="portalit-pyenv-")
-        setup = (f"mount --bind {Path.home()} {view} && mount -t tmpfs -o mode=755 tmpfs {Path.home()} && "
-                 + " && ".join(f"mkdir -p {p} && mount --bind {view}/{Path(p).relative_to(Path.home())} {p}"
-                               for p in _home_paths()) +
-                 f" && exec setpriv --reuid 65534 --regid 65534 --clear-groups {sys.executable} {script}")
-        command = ["unshare", "--mount", "--propagation", "private", "sh", "-c", setup]
+        command = as_nobody([sys.executable, str(script)], view)
     else:
         command = [sys.executable, str(script)]
     try:
@@ -132,10 +129,3 @@ def test_as_an_ordinary_user_a_user_namespace_does_the_same(tmp_path):
         pytest.skip(f"unprivileged user namespaces are off here: {report['why']}")
     assert report["mode"] == "userns"
     check(report["seen"], 1000)
-
-
-def _home_paths() -> list[str]:
-    """What under root's home the interpreter needs (a pyenv Python lives there on CI machines)."""
-    home = Path.home()
-    paths = {str(p) for p in sandbox.readonly_paths() if home in p.parents}
-    return sorted(paths)
