@@ -98,7 +98,8 @@ def survivors() -> list[str]:
 
 @pytest.mark.slow
 def test_a_hostile_class_scores_like_its_honest_twins(course, tmp_path, monkeypatch):
-    if sandbox.mode()[0] is None:
+    if sandbox.mode()[0] is None:  # as root a sandbox can always be made: then this is a failure
+        assert os.geteuid() != 0, sandbox.mode()[1]
         pytest.skip(sandbox.mode()[1])
     root = copy_course(course, tmp_path / "hostile")
     monkeypatch.setenv("OPENAI_API_KEY", SECRET)  # the instructor's key, in the grader's environment
