@@ -148,3 +148,12 @@ def test_bench_grade_quick_reports_ours_peer_and_the_ratio():
     result = bench.run(quick=True)
     assert result["ours"] > 0 and result["peer"] > 0 and result["same_scores"]
     assert result["ratio"] == pytest.approx(result["ours"] / result["peer"], rel=0.02)
+
+
+def test_without_a_sandbox_grading_is_refused_unless_unsafe(course, monkeypatch):
+    from portalit.autograder import sandbox
+
+    monkeypatch.setattr(sandbox, "mode", lambda: (None, "no sandbox can be made here (user namespaces are off)"))
+    with pytest.raises(PortalitError, match=r"user namespaces are off\); grading untrusted work without a "
+                                            r"sandbox is refused.*--unsafe"):
+        autograder.grade_assignment("ps01", course_dir=course)
