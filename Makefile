@@ -1,7 +1,10 @@
 # Thin wrappers. The README names two: `make lab` and `make test`; both set up first.
 # Everything installs into .venv from requirements.txt (the full lock), offline models included.
 
-PYTHON ?= python3
+# A Python every account on the machine can run (a hub's learners, the grader's sandboxes):
+# Debian's /usr/bin/python3.11 where it exists. One under a private home (pyenv in /root)
+# works for its owner only. torch's CPU build on this machine's disk is for 3.11.
+PYTHON ?= $(firstword $(wildcard /usr/bin/python3.11) python3)
 VENV   := .venv
 BIN    := $(CURDIR)/$(VENV)/bin
 STAMP  := $(VENV)/.portalit-setup
@@ -23,6 +26,7 @@ setup: $(STAMP)
 
 $(STAMP): requirements.txt pyproject.toml kernels/*/kernel.json
 	@$(PYTHON) -c 'import sys; assert (3, 11) <= sys.version_info[:2] < (3, 13), f"PortaLit needs Python 3.11 or 3.12, not {sys.version.split()[0]}"'
+	@$(PYTHON) -c 'import os, sys; p = os.path.realpath(sys.executable); shut = [d for d in [os.path.dirname(p), *map(str, __import__("pathlib").Path(p).parents)] if not os.stat(d).st_mode & 1]; shut and print(f"note: {p} lies under {shut[-1]}, which other accounts cannot enter: fine for you alone; for a class, set PYTHON=/usr/bin/python3.11")'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip==26.3
 	@echo "Installing the lock (llama-cpp-python compiles: ~8 min the first time, then cached)"
@@ -36,8 +40,13 @@ $(STAMP): requirements.txt pyproject.toml kernels/*/kernel.json
 	$(BIN)/portalit doctor
 	touch $(STAMP)
 
+# What a learner opens: the lessons and the released exercises, not solutions/ (the nbgrader
+# source, with every answer and hidden test) nor anything else of the course.
+VIEW := .learner-view
+
 lab: setup
-	$(BIN)/jupyter lab lessons/ --MappingKernelManager.default_kernel_name=portalit-local-cpu --port $(PORT) $(ROOT_FLAG)
+	mkdir -p $(VIEW) && ln -sfn ../lessons $(VIEW)/lessons && ln -sfn ../exercises $(VIEW)/exercises
+	$(BIN)/jupyter lab --ServerApp.root_dir=$(VIEW) --MappingKernelManager.default_kernel_name=portalit-local-cpu --port $(PORT) $(ROOT_FLAG)
 
 # Debian's chromium for the browser tests (never `playwright install`: no browser downloads).
 test-browser-deps:
@@ -57,4 +66,4 @@ serve: setup
 	$(BIN)/portalit serve
 
 clean:
-	rm -rf $(VENV) .pytest_cache test-artifacts
+	rm -rf $(VENV) .pytest_cache test-artifacts $(VIEW)
