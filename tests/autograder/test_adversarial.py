@@ -149,6 +149,8 @@ def test_a_hostile_class_scores_like_its_honest_twins(course, tmp_path, monkeypa
     while survivors() and time.monotonic() < deadline:
         time.sleep(0.2)
     assert survivors() == []
+    leftover = [str(p) for p in sandbox.CGROUP_ROOT.glob("*/portalit")]  # a sandbox's cgroups go with it
+    assert not leftover, leftover
     with open(root / "grades.csv", newline="") as handle:
         exported = {r["student_id"]: float(r["score"]) for r in csv.DictReader(handle)}
     valid = {s for s in expected if s not in ("a" * 250, "mallory,99", "-dash-first")}

@@ -53,6 +53,8 @@ def grade_assignment(assignment: str, workers: int = 2, course_dir=".", timeout=
     if mode is None and not unsafe:
         raise PortalitError(f"{why}; grading untrusted work without a sandbox is refused. Run it where "
                             "user namespaces are allowed (or as root), or pass --unsafe for work you trust")
+    if mode == "root":
+        sandbox.Cgroups.sweep()
     venv_bin_on_path()
     course = Course(course_dir)
     known = course.assignments()

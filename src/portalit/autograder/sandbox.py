@@ -303,7 +303,26 @@ class Cgroups:
     def close(self) -> None:
         for folder in self.folders:
             self._remove(folder)
+            try:
+                folder.parent.rmdir()  # portalit/ itself, once no other sandbox uses it
+            except OSError:
+                pass
         self.folders = []
+
+    @staticmethod
+    def sweep() -> None:
+        """Removes sandbox cgroups a killed run left behind (only empty ones can be removed)."""
+        for parent in CGROUP_ROOT.glob("*/portalit"):
+            for folder in parent.iterdir():
+                if folder.is_dir():
+                    try:
+                        folder.rmdir()
+                    except OSError:
+                        pass
+            try:
+                parent.rmdir()
+            except OSError:
+                pass
 
     @staticmethod
     def _remove(folder: Path) -> None:
