@@ -9,6 +9,7 @@ asks the grader to run it. Nothing here can see a test: the grader never sends o
 from __future__ import annotations
 
 import itertools
+import json
 import signal
 import sys
 
@@ -79,7 +80,7 @@ class Runner:
         self.objects[key] = value
         if callable(value) and not isinstance(value, type):
             return {"function": key}
-        return {"handle": key, "type": wire._type_name(value)}
+        return {"handle": key, "type": wire.type_name(value)}
 
     def _value_of(self, name: str):
         namespace = self.shell.user_ns
@@ -157,7 +158,7 @@ def _streams(stdout: str, stderr: str) -> list:
 def _display(data: dict, metadata: dict) -> dict:
     kept = {}
     for mime, value in (data or {}).items():
-        text = value if isinstance(value, str) else __import__("json").dumps(value, default=str)
+        text = value if isinstance(value, str) else json.dumps(value, default=str)
         if len(text) <= MAX_DATA:
             kept[str(mime)] = value
     if not kept:

@@ -67,7 +67,7 @@ def encode(value, refer=None, depth: int = 0):
         return array
     if refer is not None:
         return refer(value)
-    raise WireError(f"a {_type_name(value)} cannot be sent; use numbers, strings, lists, dicts or arrays")
+    raise WireError(f"a {type_name(value)} cannot be sent; use numbers, strings, lists, dicts or arrays")
 
 
 def _encode_numpy(value, kind):
@@ -166,7 +166,8 @@ def _str(value):
     return value
 
 
-def _type_name(value) -> str:
+def type_name(value) -> str:
+    """The name of `value`'s type, read without running anything the type defines."""
     name = type.__dict__["__name__"].__get__(type(value))
     return name if len(name) <= 60 else name[:57] + "..."
 
