@@ -294,8 +294,6 @@ class SandboxedExecute(NbGraderPreprocessor):
         master = self.masters(resources["nbgrader"]["notebook"])
         session = self.session_factory()
         trusted = {"__name__": "__main__", "__builtins__": builtins}
-        shared: dict = {}
-        session.shared = shared
         count = itertools.count(1)
         try:
             for index, cell in enumerate(nb.cells):
@@ -310,7 +308,8 @@ class SandboxedExecute(NbGraderPreprocessor):
                     cell.outputs = self._in_sandbox(session, cell.source, grade_id or f"cell {index + 1}")
                     if grade_id in master.locked:  # course set-up: the same objects on both sides
                         self._trusted(session, trusted, master.locked[grade_id], grade_id, master, quiet=True)
-                        shared.update({n: trusted[n] for n in bound_names(master.locked[grade_id]) if n in trusted})
+                        session.shared.update({n: trusted[n] for n in bound_names(master.locked[grade_id])
+                                               if n in trusted})
                 cell.outputs = self._within_budget(cell.outputs)
                 cell.execution_count = next(count)
         finally:

@@ -77,7 +77,7 @@ class Backend:
 
     def models(self, **options) -> list[str]:
         """Chat models to offer (any other id the backend understands can still be used)."""
-        return [self.default_model]
+        return self.suggested()
 
     def suggested(self) -> list[str]:
         """Models to list without asking anyone (no network, no model load)."""

@@ -25,9 +25,6 @@ class LocalCPU(Backend):
         return Target(self.name, model, bridge.model_id(model, self.device), embed_model,
                       bridge.model_id(embed_model, self.device))
 
-    def models(self, **options) -> list[str]:
-        return models.names("chat")
-
     def suggested(self) -> list[str]:
         return models.names("chat")
 
