@@ -9,6 +9,7 @@ import warnings
 from pathlib import Path
 
 from ..errors import PortalitError
+from . import exports
 from .course import GRADES_CSV, Course, generate_release
 
 
@@ -99,16 +100,22 @@ CSV_COLUMNS = ["assignment", "duedate", "timestamp", "student_id", "last_name", 
 
 def export_csv(course: Course) -> Path:
     """grades.csv with nbgrader's columns (its CsvExportPlugin's), every field quoted as CSV needs:
-    a name or an email with a comma, a quote or a line break stays in its own field."""
+    a name or an email with a comma, a quote or a line break stays in its own field; and the same
+    scores as Canvas and Moodle import files (exports.py)."""
     import csv
 
     from nbgrader.api import Gradebook, MissingEntry
 
     path = course.root / GRADES_CSV
     partial = course.root / f".{GRADES_CSV}.partial"
+    learners = {}
     with Gradebook(course.db_url, course.course_id) as gb, open(partial, "w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(CSV_COLUMNS)
+        totals = [(a.name, a.max_score) for a in gb.assignments]
+        for student in gb.students:
+            learners[student.id] = {"id": student.id, "first_name": student.first_name, "last_name": student.last_name,
+                                    "email": student.email, "lms_user_id": student.lms_user_id, "scores": {}}
         for assignment in gb.assignments:
             for student in gb.students:
                 try:
@@ -122,7 +129,9 @@ def export_csv(course: Course) -> Path:
                 row = [assignment.name, assignment.duedate, timestamp, student.id, student.last_name,
                        student.first_name, student.email, raw, penalty, score, assignment.max_score]
                 writer.writerow(["" if value is None else str(value) for value in row])
+                learners[student.id]["scores"][assignment.name] = score
     os.replace(partial, path)
+    exports.write(course.root, totals, list(learners.values()))  # Canvas and Moodle, beside it
     return path
 
 
