@@ -74,6 +74,19 @@ def build_parser() -> Parser:
     g.add_argument("--unsafe", action="store_true",
                    help="grade without a sandbox where none can be made (only for work you trust)")
     g.add_argument("--json", action="store_true")
+
+    h = sub.add_parser("hub", help="a class on JupyterHub on this machine")
+    hub = h.add_subparsers(dest="hub_verb", required=True, parser_class=Parser)
+    hi = hub.add_parser("init", help="write DIR/jupyterhub_config.py, the course folder, the exchange; create accounts as root")
+    hi.add_argument("directory", metavar="DIR")
+    hi.add_argument("--learners", required=True, help="NAME,NAME,... or a roster .csv (learner, first_name, last_name, email, lms_id)")
+    hi.add_argument("--instructors", required=True, help="NAME,NAME,...")
+    hi.add_argument("--port", type=int, default=8000, help="where the hub serves, on 127.0.0.1")
+    hi.add_argument("--hub-port", type=int, help="the hub's internal port (default: PORT+1)")
+    hi.add_argument("--proxy-port", type=int, help="the proxy's API port (default: PORT+2)")
+    hi.add_argument("--course", default="portalit", help="the nbgrader course id")
+    hi.add_argument("--auth", default="pam", help="pam (Unix passwords) or dummy (one shared password: trials and tests)")
+    hi.add_argument("--json", action="store_true")
     return p
 
 
@@ -176,9 +189,18 @@ def cmd_grade(args) -> int:
     return 0
 
 
+def cmd_hub(args) -> int:
+    from . import hub
+
+    result = hub.init_class(args.directory, args.learners, args.instructors, port=args.port, hub_port=args.hub_port,
+                            proxy_port=args.proxy_port, course_id=args.course, auth=args.auth)
+    _emit(result, args.json, hub.render(result))
+    return 0
+
+
 VERBS = {"doctor": cmd_doctor, "chat": cmd_chat, "embed": cmd_embed, "analogy": cmd_analogy,
          "eval": cmd_eval, "serve": cmd_serve, "bench": cmd_bench,
-         "grade": cmd_grade}
+         "grade": cmd_grade, "hub": cmd_hub}
 
 
 def main(argv=None) -> int:
