@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import grp
 import os
+import pwd
 import re
 import secrets
 import shutil
@@ -52,6 +53,7 @@ def init_class(directory, learners: str, instructors: str, port: int = 8000, hub
 
     owner = accounts.ids(instructor_names[0])[0]
     gid = grp.getgrnam(group).gr_gid
+    _check_own(here)
     _folder(here, 0o755)
     _folder(here / "state", 0o700)
     _folder(here / "config.d", 0o755)
@@ -61,14 +63,14 @@ def init_class(directory, learners: str, instructors: str, port: int = 8000, hub
     exchange = here / "exchange"
     _folder(exchange, 0o1777)  # sticky: learners may create, never rename or remove, others' entries
     course_share = exchange / course_id
+    _check_exchange(course_share, gid)
     _folder(course_share, 0o2775, owner, gid)
     kept = _course_folder(here / "course", checkout, course_id, here, owner, gid)
     _import_roster(here / "course", class_learners, owner, gid)
     closed = _close_checkout(checkout, [venv, checkout / "src", checkout / "data", checkout / "widgets"])
-    (here / "jupyterhub_config.py").write_text(config.jupyterhub_config(
+    _write(here / "jupyterhub_config.py", config.jupyterhub_config(
         here=here, venv_bin=venv / "bin", port=ports["--port"], hub_port=ports["--hub-port"],
         proxy_port=ports["--proxy-port"], learners=learner_names, instructors=instructor_names, auth=auth))
-    os.chmod(here / "jupyterhub_config.py", 0o644)
     return {
         "directory": str(here),
         "url": f"http://127.0.0.1:{ports['--port']}/",
@@ -138,9 +140,30 @@ def _folder(path: Path, mode: int, uid: int = 0, gid: int = 0) -> None:
     os.chmod(path, mode)
 
 
+def _check_own(here: Path) -> None:
+    """hub init writes as root: into a folder someone else made or can write to, a planted link
+    would turn its writes into anyone's. DIR must be new, or ours and closed to others' writes."""
+    for folder in [here, *here.parents]:
+        if folder.is_symlink():
+            raise PortalitError(f"{folder} is a symbolic link; give hub init a real folder")
+    if here.exists():
+        info = here.stat()
+        if info.st_uid != os.geteuid() or info.st_mode & 0o022:
+            raise PortalitError(f"{here} exists and belongs to someone else or others may write to it "
+                                f"(owner uid {info.st_uid}, mode {stat.S_IMODE(info.st_mode):o}); use a new folder")
+
+
+def _write(path: Path, text: str, mode: int = 0o644) -> None:
+    """Write a file, refusing to follow a link planted where it goes."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, mode)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)
+    os.chmod(path, mode)
+
+
 def _secret(path: Path) -> None:
     if not path.exists():
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
         with os.fdopen(fd, "w") as handle:
             handle.write(secrets.token_urlsafe(18) + "\n")
 
@@ -155,26 +178,28 @@ def _write_layout(here: Path, checkout: Path, course_id: str) -> None:
         etc = here / "etc" / role
         _folder(etc, 0o755)
         instructor = role == "instructor"
-        (etc / "nbgrader_config.py").write_text(config.nbgrader_exchange(here=here, course_id=course_id, instructor=instructor))
-        (etc / "jupyter_server_config.py").write_text(config.server_config(here=here, instructor=instructor))
+        _write(etc / "nbgrader_config.py", config.nbgrader_exchange(here=here, course_id=course_id, instructor=instructor))
+        _write(etc / "jupyter_server_config.py", config.server_config(here=here, instructor=instructor))
         if not instructor:
             lab, server = config.learner_extensions()
             _folder(etc / "labconfig", 0o755)
-            (etc / "labconfig" / "page_config.json").write_text(lab)
+            _write(etc / "labconfig" / "page_config.json", lab)
             _folder(etc / "jupyter_server_config.d", 0o755)
-            (etc / "jupyter_server_config.d" / "portalit-learner.json").write_text(server)
-        _open_to_all(etc)
+            _write(etc / "jupyter_server_config.d" / "portalit-learner.json", server)
 
 
 def _course_folder(course: Path, checkout: Path, course_id: str, here: Path, uid: int, gid: int) -> bool:
     """DIR/course: the checkout's nbgrader config with the class's part added, and solutions/.
     An existing course folder is the instructors' work (gradebook, submissions): it is kept."""
+    for name in ("", "nbgrader_config.py", "gradebook.db"):
+        if (course / name).is_symlink():
+            raise PortalitError(f"{course / name} is a symbolic link; hub init will not write through it")
     kept = (course / "nbgrader_config.py").exists()
     if not kept:
         course.mkdir(mode=0o700, parents=True, exist_ok=True)
         os.chmod(course, 0o700)  # closed while it is filled
         text = (checkout / "nbgrader_config.py").read_text() + config.course_section(here=here, course_id=course_id)
-        (course / "nbgrader_config.py").write_text(text)
+        _write(course / "nbgrader_config.py", text, 0o660)
         shutil.copytree(checkout / "solutions", course / "solutions",
                         ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
     _share_with_group(course, uid, gid)
@@ -207,6 +232,26 @@ def _share_with_group(course: Path, uid: int, gid: int) -> None:
                 os.chown(name, uid, gid)
             is_dir = os.path.isdir(name)
             os.chmod(name, 0o2770 if is_dir else (0o660 | (os.stat(name).st_mode & 0o110)))
+
+
+def _check_exchange(course_share: Path, gid: int) -> None:
+    """The exchange root lets every account create folders in it: one that made the course's
+    folder before hub init did could own its outbound/ and hand learners anything."""
+    if not os.path.lexists(course_share):
+        return
+    staff = {0} | {pwd.getpwnam(n).pw_uid for n in grp.getgrgid(gid).gr_mem}
+    for folder, dirs, files in os.walk(course_share):
+        for name in [folder] + [os.path.join(folder, n) for n in dirs + files]:
+            info = os.lstat(name)
+            if info.st_uid not in staff and not _is_submission(course_share, name):
+                raise PortalitError(f"{name} in the exchange belongs to uid {info.st_uid}, not to root or an instructor; "
+                                    "remove what you did not make there, then run hub init again")
+
+
+def _is_submission(course_share: Path, path: str) -> bool:
+    """Learners' own folders under inbound/ (their submissions) are expected there."""
+    parts = Path(path).relative_to(course_share).parts
+    return len(parts) >= 2 and parts[0] == "inbound"
 
 
 def _open_to_all(root: Path) -> None:
