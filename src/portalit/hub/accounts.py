@@ -11,6 +11,7 @@ import subprocess
 from ..errors import PortalitError
 
 UID_MIN = 1000  # below this are system accounts (Debian's login.defs); never enrol one in a class
+NOBODY = 65534  # the overflow account: many services run as it
 
 
 def is_root() -> bool:
@@ -25,9 +26,9 @@ def ensure(learners: list[str], instructors: list[str], group: str) -> list[str]
     if missing and not is_root():
         raise PortalitError(f"these accounts do not exist: {', '.join(missing)}; run `portalit hub init` as root "
                             "to create them, or create them first (e.g. `sudo useradd --create-home NAME`)")
-    system = [n for n in names if n not in missing and pwd.getpwnam(n).pw_uid < UID_MIN]
+    system = [n for n in names if n not in missing and (pwd.getpwnam(n).pw_uid < UID_MIN or pwd.getpwnam(n).pw_uid == NOBODY)]
     if system:
-        raise PortalitError(f"{', '.join(system)}: system accounts (uid < {UID_MIN}) cannot join a class; "
+        raise PortalitError(f"{', '.join(system)}: system accounts (uid below {UID_MIN}, or nobody) cannot join a class; "
                             "choose other names")
     for name in missing:
         _run(["useradd", "--create-home", "--user-group", "--shell", "/bin/bash", name])
