@@ -52,9 +52,18 @@ def missing_keys(model: str) -> list[str]:
 _SECRET_NAME = re.compile(r"(KEY|TOKEN|SECRET|PASSWORD)", re.I)
 
 
-def redact(text: str) -> str:
-    """`text` with every secret-looking environment value, and anything shaped like a key, masked."""
-    for name, value in os.environ.items():
-        if value and len(value) >= 8 and _SECRET_NAME.search(name) and value in text:
+# Shapes of keys whatever variable holds them: OpenAI/Anthropic (sk-, sk-ant-), a class gateway's
+# (plk-), Google (AIza), Hugging Face (hf_), Groq (gsk_), and Bearer tokens in echoed headers.
+_KEY_SHAPES = re.compile(r"\b((?:sk-(?:ant-)?|plk-|gsk_|hf_|AIza)[A-Za-z0-9_-]{4})[A-Za-z0-9_-]{8,}")
+_BEARER = re.compile(r"(Bearer\s+)\S{8,}", re.I)
+
+
+def redact(text: str, *secrets: str) -> str:
+    """`text` with `secrets`, every secret-looking environment value, and anything shaped like a key
+    masked. Naming the secrets in use matters: a key in a variable with a plain name (or passed
+    directly) is caught even when its shape is unknown."""
+    values = [s for s in secrets if s] + [v for n, v in os.environ.items() if v and _SECRET_NAME.search(n)]
+    for value in sorted(set(values), key=len, reverse=True):
+        if len(value) >= 8 and value in text:
             text = text.replace(value, "***")
-    return re.sub(r"\b(sk-[A-Za-z0-9_-]{6})[A-Za-z0-9_-]{8,}", r"\1***", text)
+    return _BEARER.sub(r"\1***", _KEY_SHAPES.sub(r"\1***", text))

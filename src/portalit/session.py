@@ -202,7 +202,7 @@ class _translated_errors:
         target = self.client.target
         where = target.kwargs.get("api_base")
         name = type(error).__name__
-        text = keys.redact(str(error).splitlines()[0] if str(error) else name)[:300]
+        text = keys.redact(str(error).splitlines()[0] if str(error) else name, str(target.kwargs.get("api_key") or ""))[:300]
         if where and ("Connection" in name or "connect" in text.lower()):
             raise PortalitError(
                 f"server {where} is unreachable; start one with `portalit serve` or give the right api_base"
@@ -210,6 +210,11 @@ class _translated_errors:
         if "Authentication" in name:
             raise PortalitError(f"{target.backend} model {target.model!r}: the provider refused the key "
                                 f"({name}); check the key variable") from None
+        if "RateLimit" in name:
+            raise PortalitError(f"{target.backend}: over a limit: {text}") from None
+        if "Timeout" in name:
+            raise PortalitError(f"{target.backend} model {target.model!r} did not answer within "
+                                f"{target.kwargs.get('timeout', '?')} s (PORTALIT_TIMEOUT sets the limit)") from None
         if "NotFound" in name:
             raise PortalitError(f"{target.backend}: not found: {text}") from None
         raise PortalitError(f"{target.backend} model {target.model!r} failed: {name}: {text}") from None

@@ -23,6 +23,26 @@ class Target:
     kwargs: dict = field(default_factory=dict, repr=False)
 
 
+DEFAULT_TIMEOUT_S = 120.0
+
+
+def request_timeout() -> float:
+    """Seconds an HTTP backend waits for an answer: $PORTALIT_TIMEOUT, else 120. A server that
+    never answers then costs a learner a clear error, not a cell that hangs for good."""
+    import os
+
+    value = os.environ.get("PORTALIT_TIMEOUT", "").strip()
+    if not value:
+        return DEFAULT_TIMEOUT_S
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = 0.0
+    if not 0 < seconds < 86400:
+        raise PortalitError(f"PORTALIT_TIMEOUT={value!r} must be a number of seconds above 0, e.g. 120")
+    return seconds
+
+
 @dataclass(frozen=True)
 class Readiness:
     """Whether a backend can answer now, and why or why not, in one line. True when ready.

@@ -6,7 +6,7 @@ import os
 
 from .. import keys
 from ..errors import PortalitError
-from .base import Backend, Readiness, Target
+from .base import Backend, Readiness, Target, request_timeout
 
 DEFAULT_MODEL = "openai/gpt-4o-mini"
 DEFAULT_EMBED = "openai/text-embedding-3-small"
@@ -27,7 +27,7 @@ class Cloud(Backend):
         self.check_options(options)
         model = model or self.default_model
         embed_model = embed_model or self.default_embed
-        return Target(self.name, model, model, embed_model, embed_model)
+        return Target(self.name, model, model, embed_model, embed_model, {"timeout": request_timeout()})
 
     def models(self, **options) -> list[str]:
         """The suggested ids, those whose key is configured first."""

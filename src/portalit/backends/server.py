@@ -9,7 +9,7 @@ import urllib.request
 
 from .. import models
 from ..errors import PortalitError
-from .base import Backend, Readiness, Target
+from .base import Backend, Readiness, Target, request_timeout
 
 DEFAULT_API_BASE = "http://127.0.0.1:8000/v1"
 
@@ -62,7 +62,10 @@ class Server(Backend):
         self.check_options(options)
         model = model or self.default_model
         embed_model = embed_model or self.default_embed
-        kwargs = {"api_base": base_url(options.get("api_base")), "api_key": api_key(options.get("api_key_env"))}
+        # No retries: a 429 from a class gateway names the limit at once, instead of waiting out
+        # Retry-After twice; and a timeout, so a server that never answers is an error, not a hang.
+        kwargs = {"api_base": base_url(options.get("api_base")), "api_key": api_key(options.get("api_key_env")),
+                  "timeout": request_timeout(), "max_retries": 0}
         return Target(self.name, model, f"openai/{model}", embed_model, f"openai/{embed_model}", kwargs)
 
     def models(self, api_base: str | None = None, **options) -> list[str]:
