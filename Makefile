@@ -20,7 +20,7 @@ export CMAKE_ARGS := -DGGML_NATIVE=OFF
 
 ROOT_FLAG := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 
-.PHONY: setup lab test test-browser-deps bench serve clean
+.PHONY: setup lab test test-browser-deps bench serve clean llama-server
 
 setup: $(STAMP)
 
@@ -35,10 +35,37 @@ $(STAMP): requirements.txt pyproject.toml kernels/*/kernel.json
 	@# rfc3987-syntax adds 2-5 s to every process that imports nbformat; nothing here needs it.
 	-$(BIN)/python -m pip uninstall --yes --quiet rfc3987-syntax
 	for k in kernels/*/; do $(BIN)/jupyter kernelspec install "$$k" --sys-prefix --replace >/dev/null; done
+	$(MAKE) --no-print-directory llama-server
 	@echo "Warming caches (numba compiles umap once: ~25 s)"
 	$(BIN)/python -c "import umap, litellm, portalit; from portalit import models; models.load_glove(); portalit.Client('local-cpu').chat('Hi', max_tokens=2); portalit.Client('local-cpu').embed('warm up')"
 	$(BIN)/portalit doctor
 	touch $(STAMP)
+
+# llama.cpp's own server (parallel slots, continuous batching) for `portalit gateway`, built from
+# the llama.cpp sources inside the llama-cpp-python sdist of the lock: the same engine version.
+# One static binary, portable (no -march=native), cached per version: ~10-15 min the first time.
+LLAMA_VERSION := $(shell sed -n -E 's/^llama[-_]cpp[-_]python==//p' requirements.txt)
+LLAMA_CACHE   := $(HOME)/.cache/portalit/llama-server-$(LLAMA_VERSION)
+
+llama-server: $(BIN)/llama-server
+
+$(BIN)/llama-server: requirements.txt
+	@if ! command -v cmake >/dev/null; then \
+	  echo "note: no cmake, so no llama-server: \`portalit gateway\` needs it (apt-get install cmake, then make setup)"; exit 0; fi; \
+	if [ ! -x $(LLAMA_CACHE)/llama-server ]; then \
+	  echo "Building llama-server $(LLAMA_VERSION) (once; cached in $(LLAMA_CACHE))"; \
+	  rm -rf $(LLAMA_CACHE).tmp && mkdir -p $(LLAMA_CACHE).tmp && \
+	  $(BIN)/python -m pip download --quiet --no-deps --no-binary :all: llama-cpp-python==$(LLAMA_VERSION) -d $(LLAMA_CACHE).tmp && \
+	  tar -xzf $(LLAMA_CACHE).tmp/llama_cpp_python-$(LLAMA_VERSION).tar.gz -C $(LLAMA_CACHE).tmp && \
+	  cmake -S $(LLAMA_CACHE).tmp/llama_cpp_python-$(LLAMA_VERSION)/vendor/llama.cpp -B $(LLAMA_CACHE).tmp/build \
+	    -DCMAKE_BUILD_TYPE=Release -DGGML_NATIVE=OFF -DBUILD_SHARED_LIBS=OFF -DLLAMA_BUILD_SERVER=ON \
+	    -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_UI=OFF -DLLAMA_USE_PREBUILT_UI=OFF \
+	    -DLLAMA_OPENSSL=OFF >/dev/null && \
+	  cmake --build $(LLAMA_CACHE).tmp/build --target llama-server -j $$(nproc) >/dev/null && \
+	  mkdir -p $(LLAMA_CACHE) && cp $(LLAMA_CACHE).tmp/build/bin/llama-server $(LLAMA_CACHE)/ && \
+	  rm -rf $(LLAMA_CACHE).tmp; \
+	fi; \
+	cp $(LLAMA_CACHE)/llama-server $@
 
 # What a learner opens: the lessons and the released exercises, not solutions/ (the nbgrader
 # source, with every answer and hidden test) nor anything else of the course.

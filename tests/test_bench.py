@@ -20,3 +20,21 @@ def test_bench_reports_ours_peer_and_ratio(what):
         assert body["ttft_s"] > 0 and body["cold_chat_s"] > 0 and body["peak_rss_mb_chat_embed"] > 100
     if what == "embed":
         assert body["max_abs_diff"] < 1e-4  # the same vectors, so the same work
+
+
+@pytest.mark.slow
+def test_bench_class_serves_a_small_class_through_the_gateway_and_the_single_queue():
+    from portalit.errors import PortalitError
+    from portalit.gateway import upstream
+
+    try:
+        upstream.binary()
+    except PortalitError as e:
+        pytest.skip(str(e))
+    out = run_cli("bench", "class", "--quick", "--json", timeout=900)
+    assert out.returncode == 0, out.stderr[-2000:]
+    body = json.loads(out.stdout)
+    assert body["failures"] == 0 and body["truncated"] == 0, body
+    assert body["peer_detail"]["failures"] == 0, body
+    assert body["ours"] > 0 and body["peer"] > 0 and body["ratio"] == pytest.approx(body["ours"] / body["peer"], rel=0.02)
+    assert 0 < body["p50_ttft_s"] <= body["p95_ttft_s"] and body["p95_total_s"] > 0

@@ -9,7 +9,7 @@ import importlib
 
 from .errors import PortalitError
 
-KINDS = ("chat", "embed", "analogy")
+KINDS = ("chat", "embed", "analogy", "class")
 
 
 def run(what: str, quick: bool = False) -> dict:

@@ -65,7 +65,7 @@ def build_parser() -> Parser:
     s.add_argument("--model", default=models.DEFAULT_CHAT)
 
     b = sub.add_parser("bench", help="our path vs the raw engine, measured in the same run")
-    b.add_argument("what", choices=["chat", "embed", "analogy"])
+    b.add_argument("what", choices=["chat", "embed", "analogy", "class"])
     b.add_argument("--quick", action="store_true", help="fewer repetitions (a smoke run)")
     b.add_argument("--json", action="store_true")
     g = sub.add_parser("grade", help="autograde every submission of an assignment (nbgrader)")
@@ -75,17 +75,38 @@ def build_parser() -> Parser:
                    help="grade without a sandbox where none can be made (only for work you trust)")
     g.add_argument("--json", action="store_true")
 
+    gw = sub.add_parser("gateway", help="one OpenAI-compatible endpoint for a class: keys, limits, batching")
+    gws = gw.add_subparsers(dest="gateway_verb", required=True, parser_class=Parser)
+    gi = gws.add_parser("init", help="a key per learner of ROSTER.csv (column 'learner'), into DIR/keys.csv")
+    gi.add_argument("roster", metavar="ROSTER.csv")
+    gi.add_argument("--out", required=True, metavar="DIR")
+    gi.add_argument("--json", action="store_true")
+    gs = gws.add_parser("serve", help="serve the class's gateway from DIR")
+    gs.add_argument("directory", metavar="DIR")
+    gs.add_argument("--host", default="127.0.0.1")
+    gs.add_argument("--port", type=int, default=8000)
+    gs.add_argument("--rpm", type=int, default=30, help="requests per minute, per learner")
+    gs.add_argument("--tpm", type=int, default=20_000, help="tokens per minute, per learner")
+    gs.add_argument("--parallel", type=int, default=2, help="requests at once, per learner")
+    gs.add_argument("--daily-tokens", type=int, default=200_000, help="tokens per day (UTC), per learner")
+    gs.add_argument("--slots", type=int, default=4, help="llama-server's parallel slots (shared by the class)")
+    gu = gws.add_parser("usage", help="what each learner used today")
+    gu.add_argument("directory", metavar="DIR")
+    gu.add_argument("--json", action="store_true")
+
     h = sub.add_parser("hub", help="a class on JupyterHub on this machine")
     hub = h.add_subparsers(dest="hub_verb", required=True, parser_class=Parser)
     hi = hub.add_parser("init", help="write DIR/jupyterhub_config.py, the course folder, the exchange; create accounts as root")
     hi.add_argument("directory", metavar="DIR")
     hi.add_argument("--learners", required=True, help="NAME,NAME,... or a roster .csv (learner, first_name, last_name, email, lms_id)")
     hi.add_argument("--instructors", required=True, help="NAME,NAME,...")
-    hi.add_argument("--port", type=int, default=8000, help="where the hub serves, on 127.0.0.1")
+    hi.add_argument("--port", type=int, default=8080, help="where the hub serves, on 127.0.0.1 (8000 is left to portalit serve)")
     hi.add_argument("--hub-port", type=int, help="the hub's internal port (default: PORT+1)")
     hi.add_argument("--proxy-port", type=int, help="the proxy's API port (default: PORT+2)")
     hi.add_argument("--course", default="portalit", help="the nbgrader course id")
     hi.add_argument("--auth", default="pam", help="pam (Unix passwords) or dummy (one shared password: trials and tests)")
+    hi.add_argument("--gateway", metavar="GATEWAY_DIR", help="hand each learner their key of this class gateway")
+    hi.add_argument("--gateway-url", help="where learners reach the gateway, e.g. http://127.0.0.1:8000/v1")
     hi.add_argument("--json", action="store_true")
     return p
 
@@ -189,18 +210,37 @@ def cmd_grade(args) -> int:
     return 0
 
 
+def cmd_gateway(args) -> int:
+    from . import gateway
+
+    if args.gateway_verb == "init":
+        result = gateway.init_gateway(args.roster, args.out)
+        _emit(result, args.json, f"{result['learners']} keys in {result['keys']} (only you can read it: hand "
+                                 "each learner theirs; they are not stored anywhere else)")
+    elif args.gateway_verb == "usage":
+        result = gateway.usage(args.directory)
+        _emit(result, args.json, gateway.render_usage(result))
+    else:
+        limits = gateway.Limits(args.rpm, args.tpm, args.parallel, args.daily_tokens)
+        if args.slots < 1:
+            raise PortalitError(f"--slots {args.slots} must be at least 1")
+        gateway.serve(args.directory, args.host, args.port, limits, args.slots)
+    return 0
+
+
 def cmd_hub(args) -> int:
     from . import hub
 
     result = hub.init_class(args.directory, args.learners, args.instructors, port=args.port, hub_port=args.hub_port,
-                            proxy_port=args.proxy_port, course_id=args.course, auth=args.auth)
+                            proxy_port=args.proxy_port, course_id=args.course, auth=args.auth,
+                            gateway=args.gateway, gateway_url=args.gateway_url)
     _emit(result, args.json, hub.render(result))
     return 0
 
 
 VERBS = {"doctor": cmd_doctor, "chat": cmd_chat, "embed": cmd_embed, "analogy": cmd_analogy,
          "eval": cmd_eval, "serve": cmd_serve, "bench": cmd_bench,
-         "grade": cmd_grade, "hub": cmd_hub}
+         "grade": cmd_grade, "hub": cmd_hub, "gateway": cmd_gateway}
 
 
 def main(argv=None) -> int:

@@ -1,0 +1,128 @@
+"""`portalit gateway`: one OpenAI-compatible endpoint for a class, on infrastructure it owns.
+
+- `init ROSTER.csv --out DIR`: a key per learner, shown once in DIR/keys.csv (mode 0600), stored
+  only as hashes in DIR/gateway.sqlite.
+- `serve DIR`: chat through llama.cpp's llama-server (parallel slots, continuous batching) and the
+  embedding models, behind per-learner keys and limits (requests/min, tokens/min, requests at once,
+  tokens/day; the daily count persists).
+- `usage DIR`: what each learner used today.
+
+Why not LiteLLM's proxy, the usual choice: its per-key budgets need Postgres and Prisma engines
+fetched at run time (impossible offline), and `litellm[proxy]` does not resolve at this version.
+aiohttp is already in the lock (litellm uses it) and does the HTTP; limits and usage are ours.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+from pathlib import Path
+
+from .. import models
+from ..errors import PortalitError
+from . import keys as keyfile
+from .limits import Limiter, Limits
+from .store import FILE, Store, today
+
+KEYS_FILE = "keys.csv"
+EMBED_MODELS = ("minilm", "glove-50d")
+
+
+def init_gateway(roster_path, out) -> dict:
+    from ..hub.roster import read_roster
+
+    out = Path(out)
+    people = read_roster(Path(roster_path))
+    if not people:
+        raise PortalitError(f"roster {roster_path} lists no learners")
+    names = [p.name for p in people]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise PortalitError(f"roster {roster_path} lists more than once: {', '.join(twice)}")
+    if (out / FILE).exists() or (out / KEYS_FILE).exists():
+        raise PortalitError(f"{out} already holds a gateway; keys are handed out once. Use a new --out folder "
+                            "(learners then get new keys)")
+    out.mkdir(parents=True, exist_ok=True)
+    os.chmod(out, 0o700)
+    issued = [(name, keyfile.new_key()) for name in names]
+    store = Store(out, create=True)
+    store.add_learners({name: keyfile.digest(key) for name, key in issued})
+    keyfile.write_once(out / KEYS_FILE, issued)
+    return {"directory": str(out), "learners": len(issued), "keys": str(out / KEYS_FILE),
+            "state": str(out / FILE)}
+
+
+def usage(directory) -> dict:
+    rows = Store(Path(directory)).report()
+    return {"day": today(), "learners": rows,
+            "total_tokens": sum(r["total_tokens"] for r in rows), "requests": sum(r["requests"] for r in rows),
+            "refused": sum(r["refused"] for r in rows)}
+
+
+def render_usage(result: dict) -> str:
+    lines = [f"{result['day']} (UTC): {result['requests']} requests, {result['total_tokens']} tokens, "
+             f"{result['refused']} refused"]
+    width = max([7] + [len(r["learner"]) for r in result["learners"]])
+    lines.append(f"  {'learner':<{width}}  {'requests':>8}  {'tokens':>8}  {'refused':>7}")
+    for r in result["learners"]:
+        lines.append(f"  {r['learner']:<{width}}  {r['requests']:>8}  {r['total_tokens']:>8}  {r['refused']:>7}")
+    return "\n".join(lines)
+
+
+def _no_request_content(record: logging.LogRecord) -> bool:
+    """aiohttp logs a request it cannot parse with its raw bytes, headers (and so keys) included:
+    keep the fact, drop the content."""
+    record.msg, record.args, record.exc_info, record.exc_text = "refused a malformed HTTP request (400)", (), None, None
+    return True
+
+
+async def start(directory, host: str = "127.0.0.1", port: int = 8000, limits: Limits = Limits(),
+                slots: int = 4, model: str = models.DEFAULT_CHAT, context: int = 2048):
+    """Starts llama-server and the gateway in this event loop; returns (runner, upstream, url)."""
+    from aiohttp import web
+
+    from .. import engines
+    from .app import Gateway
+    from .upstream import LlamaServer
+
+    directory = Path(directory)
+    store = Store(directory)
+    upstream = await asyncio.get_running_loop().run_in_executor(
+        None, lambda: LlamaServer(model, slots=slots, context=context, log=directory / "llama-server.log").start())
+    embedders = {name: engines.embed_engine(name) for name in EMBED_MODELS}
+    gateway = Gateway(store, Limiter(limits, store), upstream.url + "/v1/chat/completions", model, context, embedders)
+    runner = web.AppRunner(gateway.app(), handler_cancellation=True, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port, backlog=1024)
+    try:
+        await site.start()
+    except OSError as e:
+        upstream.close()
+        await runner.cleanup()
+        raise PortalitError(f"cannot listen on {host}:{port} ({e.strerror}); choose another --port") from None
+    bound = site._server.sockets[0].getsockname()[1]
+    return runner, upstream, f"http://{host}:{bound}/v1"
+
+
+def serve(directory, host="127.0.0.1", port=8000, limits: Limits = Limits(), slots: int = 4) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    logging.getLogger("aiohttp.server").addFilter(_no_request_content)
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        print(f"note: serving on {host}: other machines can reach the gateway. Keys protect it, but traffic "
+              "is plain HTTP; put a TLS proxy in front for a real network.", flush=True)
+
+    async def main():
+        runner, upstream, url = await start(directory, host, port, limits, slots)
+        print(f"portalit gateway: {url} ({slots} parallel slots; limits per learner: {limits.rpm} requests/min, "
+              f"{limits.tpm} tokens/min, {limits.parallel} at once, {limits.daily_tokens} tokens/day)", flush=True)
+        stop = asyncio.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            asyncio.get_running_loop().add_signal_handler(sig, stop.set)
+        try:
+            await stop.wait()
+        finally:
+            await runner.cleanup()
+            upstream.close()
+
+    asyncio.run(main())

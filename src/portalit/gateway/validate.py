@@ -1,0 +1,114 @@
+"""What a request may ask, checked before anything runs: a bad request gets a 400 that names the
+field and the valid choices (OpenAI's error shape), never a 500 and never silence."""
+from __future__ import annotations
+
+MAX_MESSAGES = 256
+MAX_TEXT_CHARS = 200_000
+MAX_EMBED_INPUTS = 256
+ROLES = ("system", "user", "assistant", "developer")
+CHAT_FIELDS = {"model", "messages", "stream", "stream_options", "max_tokens", "max_completion_tokens",
+               "temperature", "top_p", "seed", "stop", "user", "n", "presence_penalty", "frequency_penalty"}
+EMBED_FIELDS = {"model", "input", "encoding_format", "user"}
+
+
+class BadRequest(Exception):
+    def __init__(self, message: str, param: str | None = None, code: str | None = None, status: int = 400):
+        super().__init__(message)
+        self.message, self.param, self.code, self.status = message, param, code, status
+
+
+def _number(body, name, low, high, kind=(int, float)):
+    value = body.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, kind) or not low <= value <= high:
+        raise BadRequest(f"{name} must be a number from {low} to {high}, not {value!r}", name)
+    return value
+
+
+def _unknown(body: dict, allowed: set) -> None:
+    extra = sorted(set(body) - allowed)
+    if extra:
+        raise BadRequest(f"unsupported field {extra[0]!r}; this server takes: {', '.join(sorted(allowed))}", extra[0])
+
+
+def _text(content, where: str) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):  # [{"type": "text", "text": ...}, ...]
+        parts = []
+        for part in content:
+            if not (isinstance(part, dict) and part.get("type") == "text" and isinstance(part.get("text"), str)):
+                raise BadRequest(f"{where}: only text parts ({{'type': 'text', 'text': ...}}) are supported", "messages")
+            parts.append(part["text"])
+        return "".join(parts)
+    raise BadRequest(f"{where}: content must be a string or a list of text parts", "messages")
+
+
+def chat(body: dict, models: list[str], context: int) -> dict:
+    """The request as the engine takes it (messages with plain text content); BadRequest otherwise."""
+    _unknown(body, CHAT_FIELDS)
+    model = body.get("model")
+    if model not in models:
+        raise BadRequest(f"model {model!r} is not served here; choose one of: {', '.join(models)}", "model",
+                         "model_not_found", 404)
+    messages = body.get("messages")
+    if not isinstance(messages, list) or not 1 <= len(messages) <= MAX_MESSAGES:
+        raise BadRequest(f"messages must be a list of 1 to {MAX_MESSAGES} {{role, content}} objects", "messages")
+    clean, size = [], 0
+    for i, m in enumerate(messages):
+        if not isinstance(m, dict) or m.get("role") not in ROLES:
+            raise BadRequest(f"messages[{i}]: role must be one of {', '.join(ROLES)}", "messages")
+        text = _text(m.get("content"), f"messages[{i}]")
+        size += len(text)
+        clean.append({"role": "system" if m["role"] == "developer" else m["role"], "content": text})
+    if size > MAX_TEXT_CHARS:
+        raise BadRequest(f"the messages hold {size} characters; at most {MAX_TEXT_CHARS}", "messages",
+                         "context_length_exceeded")
+    if body.get("n") not in (None, 1):
+        raise BadRequest("n must be 1 (one answer per request)", "n")
+    limit = body.get("max_completion_tokens", body.get("max_tokens"))
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= context):
+        raise BadRequest(f"max_tokens must be a whole number from 1 to {context}, not {limit!r}", "max_tokens")
+    stop = body.get("stop")
+    if stop is not None and not (isinstance(stop, str) or (isinstance(stop, list) and len(stop) <= 4
+                                                             and all(isinstance(s, str) for s in stop))):
+        raise BadRequest("stop must be a string or a list of up to 4 strings", "stop")
+    stream = body.get("stream", False)
+    if not isinstance(stream, bool):
+        raise BadRequest("stream must be true or false", "stream")
+    options = body.get("stream_options")
+    if options is not None and not (isinstance(options, dict) and set(options) <= {"include_usage"}):
+        raise BadRequest("stream_options may only hold include_usage", "stream_options")
+    request = {"model": model, "messages": clean, "stream": stream, "max_tokens": limit or 256}
+    for name, low, high in (("temperature", 0, 2), ("top_p", 0, 1), ("presence_penalty", -2, 2),
+                            ("frequency_penalty", -2, 2)):
+        value = _number(body, name, low, high)
+        if value is not None:
+            request[name] = value
+    seed = _number(body, "seed", -(2**63), 2**63 - 1, int)
+    if seed is not None:
+        request["seed"] = seed
+    if stop is not None:
+        request["stop"] = stop
+    return request
+
+
+def embeddings(body: dict, models: list[str]) -> tuple[str, list[str], str]:
+    _unknown(body, EMBED_FIELDS)
+    model = body.get("model")
+    if model not in models:
+        raise BadRequest(f"embedding model {model!r} is not served here; choose one of: {', '.join(models)}",
+                         "model", "model_not_found", 404)
+    texts = body.get("input")
+    texts = [texts] if isinstance(texts, str) else texts
+    if not isinstance(texts, list) or not 1 <= len(texts) <= MAX_EMBED_INPUTS or \
+            not all(isinstance(t, str) and t for t in texts):
+        raise BadRequest(f"input must be a non-empty string or a list of 1 to {MAX_EMBED_INPUTS} non-empty strings "
+                         "(token arrays are not supported)", "input")
+    if sum(len(t) for t in texts) > MAX_TEXT_CHARS:
+        raise BadRequest(f"input holds more than {MAX_TEXT_CHARS} characters", "input")
+    encoding = body.get("encoding_format") or "float"
+    if encoding not in ("float", "base64"):
+        raise BadRequest(f"encoding_format must be float or base64, not {encoding!r}", "encoding_format")
+    return model, texts, encoding
