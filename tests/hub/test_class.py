@@ -62,6 +62,7 @@ class Class:
         self.url = f"http://127.0.0.1:{self.ports[0]}"
         self.token = secrets.token_hex(24)
         self.view = Path(tempfile.mkdtemp(prefix="portalit-view-"))
+        self.gateway = Path(tempfile.mkdtemp(prefix="portalit-gateway-")) / "class"
         self.modes = {p: os.lstat(p).st_mode for p in ROOT.iterdir()}
         self.hub = None
 
@@ -161,6 +162,7 @@ class Class:
         subprocess.run(["groupdel", self.group], capture_output=True)
         shutil.rmtree(self.dir, ignore_errors=True)
         shutil.rmtree(self.view, ignore_errors=True)
+        shutil.rmtree(self.gateway.parent, ignore_errors=True)
         for path, mode in self.modes.items():
             if not path.is_symlink():
                 os.chmod(path, mode)
@@ -194,9 +196,14 @@ def test_a_class_runs_on_the_hub_from_release_to_feedback(hub_class):
     roster.write_text("learner,first_name,last_name,email,lms_id\n"
                       f"{a},Ada,Lovelace,ada@example.org,101\n{b},Alan,Turing,alan@example.org,102\n"
                       f"{cc},\"=HYPERLINK(\"\"x\"\")\",Hopper,grace@example.org,103\n")
+    made = subprocess.run([str(BIN / "portalit"), "gateway", "init", str(roster), "--out", str(c.gateway)],
+                          capture_output=True, text=True, timeout=120)
+    assert made.returncode == 0, made.stderr
+    gateway_url = f"http://127.0.0.1:{free_port()}/v1"
     init = subprocess.run(c.wrap([str(BIN / "portalit"), "hub", "init", str(c.dir), "--learners", str(roster),
                                   "--instructors", c.instructor, "--port", str(c.ports[0]), "--hub-port", str(c.ports[1]),
-                                  "--proxy-port", str(c.ports[2]), "--course", c.course_id, "--auth", "dummy", "--json"]),
+                                  "--proxy-port", str(c.ports[2]), "--course", c.course_id, "--auth", "dummy",
+                                  "--gateway", str(c.gateway), "--gateway-url", gateway_url, "--json"]),
                           capture_output=True, text=True, timeout=300)
     assert init.returncode == 0, init.stderr
     report = json.loads(init.stdout)
@@ -217,6 +224,14 @@ def test_a_class_runs_on_the_hub_from_release_to_feedback(hub_class):
     c.instructor_runs("nbgrader", "release_assignment", ASSIGNMENT)
     for name in c.learners:
         c.start_server(name)
+    # Each learner's server holds their own gateway key, so portalit.use("server") reaches it as them.
+    issued = dict(line.split(",", 1) for line in (c.gateway / "keys.csv").read_text().split()[1:])
+    for name in c.learners:
+        pids = subprocess.run(["pgrep", "-u", name, "-f", "jupyterhub-singleuser"], capture_output=True,
+                              text=True).stdout.split()
+        assert pids, f"no server process for {name}"
+        env = dict(item.split("=", 1) for item in Path(f"/proc/{pids[0]}/environ").read_text().split("\0") if "=" in item)
+        assert env["PORTALIT_API_KEY"] == issued[name] and env["PORTALIT_API_BASE"] == gateway_url
     master = nbformat.read(c.dir / "course" / "solutions" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
     notebook = f"/user/{{}}/api/contents/{ASSIGNMENT}/{ASSIGNMENT}.ipynb"
     for name, case in zip(c.learners, ["right", "partly", "blank"]):

@@ -117,3 +117,30 @@ def test_an_exchange_folder_someone_else_made_first_is_refused(tmp_path):
     os.chown(share / "outbound" / "ps03", 65534, 65534)  # a learner's "release": not
     with pytest.raises(PortalitError, match="belongs to uid 65534, not to root or an instructor"):
         hub._check_exchange(share, 0)
+
+
+def test_each_learner_gets_their_own_gateway_key_and_instructors_none(tmp_path):
+    (tmp_path / "state").mkdir()
+    (tmp_path / "state" / "gateway-keys.json").write_text('{"ada": "plk-ada", "bob": "plk-bob"}')
+    text = config.jupyterhub_config(here=tmp_path, venv_bin=Path("/v"), port=1, hub_port=2, proxy_port=3,
+                                    learners=["ada", "bob"], instructors=["tim"], auth="pam",
+                                    gateway_url="http://127.0.0.1:8000/v1")
+    (tmp_path / "jupyterhub_config.py").write_text(text)
+    c = PyFileConfigLoader("jupyterhub_config.py", path=str(tmp_path)).load_config()
+    env = c.Spawner.environment
+    assert env["PORTALIT_API_BASE"] == "http://127.0.0.1:8000/v1" and "plk-" not in text
+
+    def spawner(name):
+        return type("S", (), {"user": type("U", (), {"name": name})})
+
+    assert [env["PORTALIT_API_KEY"](spawner(n)) for n in ("ada", "bob", "tim")] == ["plk-ada", "plk-bob", ""]
+
+
+def test_gateway_options_are_checked_before_anything_is_made(tmp_path):
+    done = run_cli("hub", "init", str(tmp_path / "c"), "--learners", "ada", "--instructors", "tim",
+                   "--gateway", str(tmp_path / "nogw"), "--gateway-url", "http://127.0.0.1:8000/v1")
+    assert done.returncode == 2 and "cannot read the gateway's keys" in done.stderr
+    done = run_cli("hub", "init", str(tmp_path / "c"), "--learners", "ada", "--instructors", "tim",
+                   "--gateway-url", "http://127.0.0.1:8000/v1")
+    assert done.returncode == 2 and "--gateway-url needs --gateway" in done.stderr
+    assert not (tmp_path / "c").exists()

@@ -10,6 +10,7 @@ closed to other accounts; what their servers run (the environment, src/, data/, 
 from __future__ import annotations
 
 import grp
+import json
 import os
 import pwd
 import re
@@ -25,8 +26,9 @@ from . import accounts, config, roster
 COURSE_ID = re.compile(r"[a-z][a-z0-9_-]{0,23}")
 
 
-def init_class(directory, learners: str, instructors: str, port: int = 8000, hub_port: int | None = None,
-               proxy_port: int | None = None, course_id: str = "portalit", auth: str = "pam") -> dict:
+def init_class(directory, learners: str, instructors: str, port: int = 8080, hub_port: int | None = None,
+               proxy_port: int | None = None, course_id: str = "portalit", auth: str = "pam",
+               gateway: str | None = None, gateway_url: str | None = None) -> dict:
     here = Path(directory).absolute()
     if not COURSE_ID.fullmatch(course_id or ""):
         raise PortalitError(f"--course {course_id!r}: use 1-24 lowercase letters, digits, '_' or '-', starting with a letter")
@@ -44,6 +46,7 @@ def init_class(directory, learners: str, instructors: str, port: int = 8000, hub
     if both:
         raise PortalitError(f"listed as learner and instructor: {', '.join(sorted(both))}; an instructor needs "
                             "an account of their own to try the course as a learner")
+    gateway_keys = _gateway_keys(gateway, gateway_url, [p.name for p in class_learners])
     checkout, venv = _checkout(), Path(sys.prefix)
     _check_reachable(venv, checkout)
     group = f"{course_id}-instructors"
@@ -59,6 +62,8 @@ def init_class(directory, learners: str, instructors: str, port: int = 8000, hub
     _folder(here / "config.d", 0o755)
     if auth == "dummy":
         _secret(here / "state" / "password")
+    if gateway_keys is not None:
+        _write(here / "state" / "gateway-keys.json", json.dumps(gateway_keys), 0o600)
     _write_layout(here, checkout, course_id)
     exchange = here / "exchange"
     _folder(exchange, 0o1777)  # sticky: learners may create, never rename or remove, others' entries
@@ -70,7 +75,8 @@ def init_class(directory, learners: str, instructors: str, port: int = 8000, hub
     closed = _close_checkout(checkout, [venv, checkout / "src", checkout / "data", checkout / "widgets"])
     _write(here / "jupyterhub_config.py", config.jupyterhub_config(
         here=here, venv_bin=venv / "bin", port=ports["--port"], hub_port=ports["--hub-port"],
-        proxy_port=ports["--proxy-port"], learners=learner_names, instructors=instructor_names, auth=auth))
+        proxy_port=ports["--proxy-port"], learners=learner_names, instructors=instructor_names, auth=auth,
+        gateway_url=gateway_url if gateway_keys is not None else None))
     return {
         "directory": str(here),
         "url": f"http://127.0.0.1:{ports['--port']}/",
@@ -86,6 +92,7 @@ def init_class(directory, learners: str, instructors: str, port: int = 8000, hub
         "group": group,
         "accounts_created": created,
         "closed_in_checkout": closed,
+        "gateway": gateway_url if gateway_keys is not None else None,
     }
 
 
@@ -98,11 +105,36 @@ def render(result: dict) -> str:
                  + (" (kept as it was)" if result["course_kept"] else ""))
     if result["closed_in_checkout"]:
         lines.append(f"  closed to learners in the checkout: {', '.join(result['closed_in_checkout'])}")
+    if result["gateway"]:
+        lines.append(f"  each learner's server gets their gateway key, for {result['gateway']}")
     if result["password_file"]:
         lines.append(f"  sign-in: any listed name, with the password in {result['password_file']} (trial use only)")
     lines.append(f"start it (as root): {result['start']}")
     lines.append(f"then open {result['url']}")
     return "\n".join(lines)
+
+
+def _gateway_keys(gateway, url, learners: list[str]) -> dict | None:
+    """Each learner's gateway key, handed to their server in the environment (PORTALIT_API_KEY,
+    with PORTALIT_API_BASE), so `portalit.use("server")` reaches the class gateway as them."""
+    if gateway is None:
+        if url:
+            raise PortalitError("--gateway-url needs --gateway DIR (the folder `portalit gateway init` wrote)")
+        return None
+    from ..backends.server import base_url
+    from ..gateway import KEYS_FILE, keys
+
+    if not url:
+        raise PortalitError("--gateway needs --gateway-url, where learners reach it, e.g. http://127.0.0.1:8000/v1")
+    base_url(url)  # a URL, or one clear error
+    try:
+        issued = keys.read(Path(gateway) / KEYS_FILE)
+    except (OSError, KeyError) as e:
+        raise PortalitError(f"cannot read the gateway's keys in {Path(gateway) / KEYS_FILE}: {e}") from None
+    missing = [n for n in learners if n not in issued]
+    if missing:
+        raise PortalitError(f"the gateway has no key for: {', '.join(missing)}; make the gateway from the same roster")
+    return {n: issued[n] for n in learners}
 
 
 def _checkout() -> Path:

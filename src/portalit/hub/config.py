@@ -9,7 +9,7 @@ AUTHENTICATORS = ("pam", "dummy")
 
 
 def jupyterhub_config(*, here: Path, venv_bin: Path, port: int, hub_port: int, proxy_port: int,
-                      learners: list[str], instructors: list[str], auth: str) -> str:
+                      learners: list[str], instructors: list[str], auth: str, gateway_url: str | None = None) -> str:
     if auth == "dummy":
         login = f'''# Local trial and tests only: every account shares one password, kept in state/ (root only).
 c.JupyterHub.authenticator_class = "dummy"
@@ -17,6 +17,17 @@ c.DummyAuthenticator.password = open({str(here / "state" / "password")!r}).read(
     else:
         login = '''# Learners sign in with their Unix account's password (PAM).
 c.JupyterHub.authenticator_class = "pam"'''
+    gateway = ""
+    if gateway_url:
+        gateway = f'''
+
+# The class gateway: each learner's own key (state/gateway-keys.json, root only) in their server's
+# environment, so portalit.use("server") reaches it as them. Instructors get none.
+import json
+with open(os.path.join(HERE, "state", "gateway-keys.json")) as _f:
+    _GATEWAY_KEYS = json.load(_f)
+c.Spawner.environment["PORTALIT_API_BASE"] = {gateway_url!r}
+c.Spawner.environment["PORTALIT_API_KEY"] = lambda spawner: _GATEWAY_KEYS.get(spawner.user.name, "")'''
     return f'''"""JupyterHub for the PortaLit class in {here}, written by `portalit hub init`.
 
 Start it as root: jupyterhub -f {here / "jupyterhub_config.py"}
@@ -81,7 +92,7 @@ c.Spawner.environment = {{
     "HF_HUB_OFFLINE": "1",
     "TRANSFORMERS_OFFLINE": "1",
     "LITELLM_LOCAL_MODEL_COST_MAP": "True",
-}}
+}}{gateway}
 
 for extra in sorted(glob.glob(os.path.join(HERE, "config.d", "*.py"))):
     load_subconfig(extra)  # noqa: F821
