@@ -83,3 +83,28 @@ def test_a_bad_model_fails_with_the_servers_own_message():
 def test_concurrency_must_be_positive():
     with pytest.raises(PortalitError, match="concurrency"):
         selfhost.concurrent_load(None, "x", 0)
+
+
+def test_start_gateway_keeps_keys_out_of_sight_and_reports_usage():
+    import os
+
+    from portalit.gateway import upstream
+    from portalit.session import Client
+
+    try:
+        upstream.binary()
+    except PortalitError as e:
+        pytest.skip(str(e))
+    gateway = selfhost.start_gateway(learners=("you", "classmate"), rpm=5)
+    try:
+        name = gateway.key_variable("you")
+        assert name == "PORTALIT_KEY_YOU" and os.environ[name].startswith("plk-")
+        assert os.environ[name] not in repr(gateway) and repr(gateway).startswith("GatewayProcess(")
+        with pytest.raises(PortalitError, match="no learner 'nobody' in this gateway; choose one of: you, classmate"):
+            gateway.key_variable("nobody")
+        Client("server", api_base=gateway.url, api_key_env=name).chat("Hi", max_tokens=2)
+        used = {row["learner"]: row for row in gateway.usage()}
+        assert used["you"]["requests"] == 1 and used["classmate"]["requests"] == 0
+    finally:
+        gateway.stop()
+    assert not gateway.running()

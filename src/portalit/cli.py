@@ -89,7 +89,7 @@ def build_parser() -> Parser:
     gs.add_argument("--tpm", type=int, default=20_000, help="tokens per minute, per learner")
     gs.add_argument("--parallel", type=int, default=2, help="requests at once, per learner")
     gs.add_argument("--daily-tokens", type=int, default=200_000, help="tokens per day (UTC), per learner")
-    gs.add_argument("--slots", type=int, default=4, help="llama-server's parallel slots (shared by the class)")
+    gs.add_argument("--slots", type=int, default=8, help="llama-server's parallel slots (shared by the class)")
     gu = gws.add_parser("usage", help="what each learner used today")
     gu.add_argument("directory", metavar="DIR")
     gu.add_argument("--json", action="store_true")

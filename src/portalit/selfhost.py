@@ -61,7 +61,7 @@ class ServerProcess:
 
     def __repr__(self) -> str:
         state = "running" if self.running() else f"exited {self.proc.returncode}"
-        return f"ServerProcess(pid={self.pid}, url={self.url!r}, {state})"
+        return f"{type(self).__name__}(pid={self.pid}, url={self.url!r}, {state})"
 
 
 def start_server(port: int = 0, model: str = models.DEFAULT_CHAT, timeout: float = 120.0) -> ServerProcess:
@@ -72,24 +72,76 @@ def start_server(port: int = 0, model: str = models.DEFAULT_CHAT, timeout: float
     """
     command = [sys.executable, "-m", "portalit.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
                "--model", model]
-    log_path = Path(tempfile.mkstemp(prefix="portalit-serve-", suffix=".log")[1])
+    return _run(ServerProcess, command, _READY, "portalit serve", timeout)
+
+
+class GatewayProcess(ServerProcess):
+    """A running `portalit gateway serve`: `url`, `directory`, and each learner's key, which never
+    reaches the notebook: `key_variable(learner)` puts it in an environment variable and names that."""
+
+    directory: Path
+
+    def key_variable(self, learner: str) -> str:
+        import csv
+        import os
+
+        with open(self.directory / "keys.csv", newline="") as handle:
+            issued = {row["learner"]: row["key"] for row in csv.DictReader(handle)}
+        if learner not in issued:
+            raise PortalitError(f"no learner {learner!r} in this gateway; choose one of: {', '.join(issued)}")
+        name = "PORTALIT_KEY_" + re.sub(r"[^A-Z0-9]", "_", learner.upper())
+        os.environ[name] = issued[learner]
+        return name
+
+    def usage(self) -> list[dict]:
+        """Today's requests, tokens and refusals per learner, as `portalit gateway usage` reports them."""
+        from .gateway import usage
+
+        return usage(self.directory)["learners"]
+
+
+def start_gateway(learners=("you", "classmate"), port: int = 0, rpm: int = 30, tpm: int = 20_000,
+                  parallel: int = 2, daily_tokens: int = 200_000, slots: int = 8,
+                  timeout: float = 120.0) -> GatewayProcess:
+    """Runs `portalit gateway init` for `learners` and `portalit gateway serve` as a child process,
+    with these per-learner limits; returns once it is ready."""
+    directory = Path(tempfile.mkdtemp(prefix="portalit-gateway-")) / "class"
+    roster = directory.parent / "roster.csv"
+    roster.write_text("learner\n" + "".join(f"{name}\n" for name in learners))
+    made = subprocess.run([sys.executable, "-m", "portalit.cli", "gateway", "init", str(roster), "--out", str(directory)],
+                          capture_output=True, text=True)
+    if made.returncode:
+        raise PortalitError(made.stderr.strip().removeprefix("error: "))
+    command = [sys.executable, "-m", "portalit.cli", "gateway", "serve", str(directory), "--host", "127.0.0.1",
+               "--port", str(port), "--rpm", str(rpm), "--tpm", str(tpm), "--parallel", str(parallel),
+               "--daily-tokens", str(daily_tokens), "--slots", str(slots)]
+    gateway = _run(GatewayProcess, command, _GATEWAY_READY, "portalit gateway", timeout)
+    gateway.directory = directory
+    return gateway
+
+
+_GATEWAY_READY = re.compile(r"portalit gateway: (http://\S+/v1)")
+
+
+def _run(kind, command: list[str], ready: re.Pattern, name: str, timeout: float):
+    log_path = Path(tempfile.mkstemp(prefix=f"{name.replace(' ', '-')}-", suffix=".log")[1])
     with open(log_path, "w") as log:
         proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                 preexec_fn=partial(die_with_parent, signal.SIGTERM))
-    server = ServerProcess(proc, "", command, log_path)
+    server = kind(proc, "", command, log_path)
     atexit.register(server.stop)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        match = _READY.search(log_path.read_text(errors="replace"))
+        match = ready.search(log_path.read_text(errors="replace"))
         if match:
             server.url = match.group(1)
             return server
         if proc.poll() is not None:
             tail = " | ".join(server.log()[-3:]) or "no output"
-            raise PortalitError(f"portalit serve exited with code {proc.returncode}: {tail}")
+            raise PortalitError(f"{name} exited with code {proc.returncode}: {tail}")
         time.sleep(0.1)
     server.stop()
-    raise PortalitError(f"portalit serve did not become ready within {timeout:.0f} s; see {log_path}")
+    raise PortalitError(f"{name} did not become ready within {timeout:.0f} s; see {log_path}")
 
 
 @dataclass

@@ -8,6 +8,7 @@ litellm is imported on the first call, not at `import portalit` (see engines.bri
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 import types
@@ -210,8 +211,9 @@ class _translated_errors:
         if "Authentication" in name:
             raise PortalitError(f"{target.backend} model {target.model!r}: the provider refused the key "
                                 f"({name}); check the key variable") from None
-        if "RateLimit" in name:
-            raise PortalitError(f"{target.backend}: over a limit: {text}") from None
+        if "RateLimit" in name:  # the server's own words (a gateway names the limit), without litellm's prefixes
+            said = re.sub(r"^(litellm\.)?\w+Error: (\w+Error: )?(\w+Exception - )?", "", text)
+            raise PortalitError(f"{target.backend}: over a limit: {said}") from None
         if "Timeout" in name:
             raise PortalitError(f"{target.backend} model {target.model!r} did not answer within "
                                 f"{target.kwargs.get('timeout', '?')} s (PORTALIT_TIMEOUT sets the limit)") from None

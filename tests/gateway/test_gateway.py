@@ -246,3 +246,16 @@ def _post(gateway, path, body, learner):
         "Content-Type": "application/json", "Authorization": f"Bearer {gateway.keys[learner]}"})
     response = conn.getresponse()
     return response.status, json.loads(response.read())
+
+
+def test_the_shared_client_reports_a_limit_in_the_gateways_words(gateway, monkeypatch):
+    from portalit import PortalitError
+    from portalit.session import Client
+
+    monkeypatch.setenv("PORTALIT_TEST_KEY", gateway.keys["bob"])  # bob is over his rpm limit by now
+    client = Client("server", api_base=gateway.url, api_key_env="PORTALIT_TEST_KEY")
+    with pytest.raises(PortalitError) as e:
+        for _ in range(9):
+            client.chat("Hi", max_tokens=1)
+    assert str(e.value).startswith("server: over a limit: bob: 8 requests per minute reached")
+    assert gateway.keys["bob"] not in str(e.value)

@@ -78,7 +78,7 @@ def _no_request_content(record: logging.LogRecord) -> bool:
 
 
 async def start(directory, host: str = "127.0.0.1", port: int = 8000, limits: Limits = Limits(),
-                slots: int = 4, model: str = models.DEFAULT_CHAT, context: int = 2048):
+                slots: int = 8, model: str = models.DEFAULT_CHAT, context: int = 2048):
     """Starts llama-server and the gateway in this event loop; returns (runner, upstream, url)."""
     from aiohttp import web
 
@@ -105,7 +105,7 @@ async def start(directory, host: str = "127.0.0.1", port: int = 8000, limits: Li
     return runner, upstream, f"http://{host}:{bound}/v1"
 
 
-def serve(directory, host="127.0.0.1", port=8000, limits: Limits = Limits(), slots: int = 4) -> None:
+def serve(directory, host="127.0.0.1", port=8000, limits: Limits = Limits(), slots: int = 8) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     logging.getLogger("aiohttp.server").addFilter(_no_request_content)
     if host not in ("127.0.0.1", "localhost", "::1"):

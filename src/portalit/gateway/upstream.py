@@ -43,7 +43,7 @@ def free_port() -> int:
 class LlamaServer:
     """A llama-server child process on a loopback port, serving one GGUF chat model under `alias`."""
 
-    def __init__(self, model: str, slots: int = 4, context: int = 2048, threads: int | None = None,
+    def __init__(self, model: str, slots: int = 8, context: int = 2048, threads: int | None = None,
                  log: Path | None = None):
         self.alias, self.slots, self.context, self.log = model, slots, context, log
         self.path = engines.resolve_chat_path(model)
