@@ -108,3 +108,111 @@ def test_serve_refuses_a_taken_port(server_url):
     out = run_cli("serve", "--port", port, timeout=60)
     assert out.returncode == 2
     assert f"cannot listen on 127.0.0.1:{port}" in out.stderr and "Traceback" not in out.stderr
+
+
+# -- hostile input: a 4xx JSON error for each, and a server that stays healthy ----------------------
+import http.client  # noqa: E402
+import socket  # noqa: E402
+import time  # noqa: E402
+from urllib.parse import urlparse  # noqa: E402
+
+import openai  # noqa: E402
+
+
+def _address(url):
+    parsed = urlparse(url)
+    return parsed.hostname, parsed.port
+
+
+@pytest.mark.parametrize("change, status, words", [
+    ({"max_tokens": 0}, 400, "max_tokens"), ({"max_tokens": -5}, 400, "max_tokens"),
+    ({"n": 2}, 400, "n must be 1"), ({"temperature": 50}, 400, "temperature"),
+    ({"dimensions": 3}, 400, "unsupported field"), ({"messages": [{"role": "wizard", "content": "x"}]}, 400, "role"),
+])
+def test_bad_fields_are_refused_not_ignored(server_url, change, status, words):
+    body = {"model": "smollm2-135m", "messages": [{"role": "user", "content": "hi"}], **change}
+    with pytest.raises(urllib.error.HTTPError) as info:
+        post(server_url + "/chat/completions", body)
+    assert info.value.code == status and words in json.load(info.value)["error"]["message"]
+
+
+def test_a_prompt_over_the_context_is_a_400_streamed_or_not(server_url):
+    client = openai.OpenAI(base_url=server_url, api_key="x", max_retries=0)
+    long = [{"role": "user", "content": "word " * 3000}]
+    for stream in (False, True):
+        with pytest.raises(openai.BadRequestError) as e:
+            reply = client.chat.completions.create(model="smollm2-135m", messages=long, max_tokens=8, stream=stream)
+            if stream:
+                list(reply)
+        assert e.value.body["code"] == "context_length_exceeded"
+
+
+def test_oversized_lying_and_chunked_bodies(server_url):
+    host, port = _address(server_url)
+    conn = http.client.HTTPConnection(host, port, timeout=60)
+    conn.request("POST", "/v1/chat/completions", body=b"{" + b" " * 5_000_000 + b"}",
+                 headers={"Content-Type": "application/json"})
+    response = conn.getresponse()
+    assert response.status == 413 and "larger than" in json.loads(response.read())["error"]["message"]
+    payload = json.dumps({"model": "smollm2-135m", "messages": [{"role": "user", "content": "Hi"}], "max_tokens": 2}).encode()
+    conn = http.client.HTTPConnection(host, port, timeout=60)
+    conn.request("POST", "/v1/chat/completions", body=iter([payload[:7], payload[7:]]), encode_chunked=True,
+                 headers={"Content-Type": "application/json", "Transfer-Encoding": "chunked"})
+    assert conn.getresponse().status == 200
+    conn = http.client.HTTPConnection(host, port, timeout=60)
+    conn.request("POST", "/v1/chat/completions", body=b"{}", headers={"Content-Type": "text/plain"})
+    assert conn.getresponse().status == 415
+
+
+def test_a_client_that_hangs_up_frees_the_model(server_url):
+    body = json.dumps({"model": "smollm2-135m", "messages": [{"role": "user", "content": "Write a long essay."}],
+                       "max_tokens": 1500, "temperature": 1.0}).encode()
+    sock = socket.create_connection(_address(server_url), timeout=30)
+    sock.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: "
+                 + str(len(body)).encode() + b"\r\n\r\n" + body)
+    time.sleep(1.0)
+    sock.close()
+    time.sleep(0.5)
+    started = time.perf_counter()
+    post(server_url + "/chat/completions", {"model": "smollm2-135m", "messages": [{"role": "user", "content": "Hi"}],
+                                            "max_tokens": 2})
+    assert time.perf_counter() - started < 8, "the abandoned request still held the model"
+
+
+def test_streamed_and_plain_answers_count_the_same_prompt_tokens(server_url):
+    client = openai.OpenAI(base_url=server_url, api_key="x", max_retries=0)
+    messages = [{"role": "user", "content": "Name a primary colour."}]
+    plain = client.chat.completions.create(model="smollm2-135m", messages=messages, max_tokens=5, temperature=0)
+    usage = [c.usage for c in client.chat.completions.create(model="smollm2-135m", messages=messages, max_tokens=5,
+                                                            temperature=0, stream=True,
+                                                            stream_options={"include_usage": True}) if c.usage][-1]
+    assert (usage.prompt_tokens, usage.completion_tokens) == (plain.usage.prompt_tokens, plain.usage.completion_tokens)
+
+
+def test_serve_with_a_key_refuses_requests_without_it(monkeypatch):
+    import subprocess
+    import sys
+
+    from .conftest import free_port
+
+    port = free_port()
+    key = "a-class-key-0123456789"
+    proc = subprocess.Popen([sys.executable, "-m", "portalit.cli", "serve", "--port", str(port), "--key-env", "SERVE_KEY"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env={**__import__("os").environ, "SERVE_KEY": key})
+    try:
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.3)
+        url = f"http://127.0.0.1:{port}/v1"
+        with pytest.raises(openai.AuthenticationError):
+            openai.OpenAI(base_url=url, api_key="wrong-key-here", max_retries=0).models.list()
+        assert [m.id for m in openai.OpenAI(base_url=url, api_key=key, max_retries=0).models.list()][0] == "smollm2-135m"
+    finally:
+        proc.terminate()
+        out = proc.communicate(timeout=30)[0]
+    assert key not in out

@@ -63,6 +63,7 @@ def build_parser() -> Parser:
     s.add_argument("--host", default="127.0.0.1")
     s.add_argument("--port", type=int, default=8000)
     s.add_argument("--model", default=models.DEFAULT_CHAT)
+    s.add_argument("--key-env", metavar="VAR", help="require the key held in this environment variable (Bearer)")
 
     b = sub.add_parser("bench", help="our path vs the raw engine, measured in the same run")
     b.add_argument("what", choices=["chat", "embed", "analogy", "class"])
@@ -187,7 +188,7 @@ def cmd_serve(args) -> int:
 
     if not 0 <= args.port <= 65535:
         raise PortalitError(f"--port {args.port} is not a port number; choose 0-65535 (0 picks a free one)")
-    serve.run(args.host, args.port, args.model)
+    serve.run(args.host, args.port, args.model, args.key_env)
     return 0
 
 

@@ -1,213 +1,285 @@
 """`portalit serve`: the embedded models behind an OpenAI-compatible HTTP API on 127.0.0.1.
 
-The owned infrastructure of the last lesson, and the real endpoint the `server` backend is tested
-against. Standard library HTTP only: it starts in about a second and opens no outbound socket.
-Generation is serialised per model (llama.cpp contexts are not thread-safe); requests queue.
+The owned infrastructure of lesson 08, and the real endpoint the `server` backend is tested
+against. It answers one chat at a time (a llama.cpp context is not thread-safe, so requests
+queue on the model's lock): the single queue lesson 08 measures beside the class gateway, which
+batches. The HTTP side is the gateway's (aiohttp): the same request checks and OpenAI errors, a
+body cap, a body timeout, chunked bodies, a deep backlog; a client that hangs up stops its
+generation, streamed or not, so the next request does not wait for an answer nobody reads.
 """
 from __future__ import annotations
 
+import asyncio
 import json
+import os
 import sys
 import threading
 import time
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from concurrent.futures import ThreadPoolExecutor
 
-from . import models
-from . import engines
+from aiohttp import web
+
+from . import engines, models
 from .errors import PortalitError
 
 EMBED_MODELS = ("minilm", "glove-50d")
-
-
-class ApiError(Exception):
-    def __init__(self, status: int, message: str, kind: str = "invalid_request_error"):
-        super().__init__(message)
-        self.status, self.message, self.kind = status, message, kind
+CONTEXT = 2048  # the chat engine's context (engines.llamacpp)
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 class Service:
-    """What the HTTP layer calls: one chat model plus the embedding models, loaded lazily."""
+    """One chat model plus the embedding models, loaded lazily; generation off the event loop."""
 
-    def __init__(self, model: str = models.DEFAULT_CHAT):
-        self.model = model
+    def __init__(self, model: str = models.DEFAULT_CHAT, key: str | None = None):
+        self.model, self.key = model, key
         engines.resolve_chat_path(model)  # fails now, naming the choices, rather than per request
         self.created = int(time.time())
+        self.pool = ThreadPoolExecutor(max_workers=32, thread_name_prefix="portalit-serve")  # they queue on the lock
+        self.embed_lock = None
 
     def model_ids(self) -> list[str]:
         return [self.model, *EMBED_MODELS]
 
-    def chat_params(self, body: dict) -> tuple[list, dict]:
-        name = body.get("model") or self.model
-        if name != self.model:
-            raise ApiError(404, f"model {name!r} is not served here; choose {self.model!r}", "not_found_error")
-        messages = body.get("messages")
-        if not isinstance(messages, list) or not messages:
-            raise ApiError(400, "messages must be a non-empty list of {role, content}")
+    def app(self):
+        from .gateway.app import errors
+
+        app = web.Application(client_max_size=1_000_000, middlewares=[errors, self.auth])
+        for prefix in ("/v1", ""):
+            app.router.add_get(prefix + "/models", self.models)
+            app.router.add_post(prefix + "/chat/completions", self.chat)
+            app.router.add_post(prefix + "/embeddings", self.embeddings)
+        app.router.add_get("/health", self.health)
+        app.router.add_get("/", self.health)
+        return app
+
+    @web.middleware
+    async def auth(self, request, handler):
+        from .gateway import keys
+
+        if self.key and request.path not in ("/health", "/"):
+            given = keys.bearer(request.headers.get("Authorization")) or ""
+            if not keys.same(keys.digest(given), keys.digest(self.key)):
+                from .gateway.app import error
+
+                return error(401, "a valid API key is required (Authorization: Bearer KEY)",
+                             "authentication_error", "invalid_api_key")
+        return await handler(request)
+
+    async def health(self, request):
+        return web.json_response({"status": "ok", "model": self.model})
+
+    async def models(self, request):
+        return web.json_response({"object": "list", "data": [
+            {"id": m, "object": "model", "created": self.created, "owned_by": "portalit"} for m in self.model_ids()]})
+
+    async def chat(self, request):
+        from .gateway import validate
+        from .gateway.app import read_json
+
+        body = await read_json(request)
+        wanted = validate.chat(body, [self.model], CONTEXT)
+        include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
+        params = {k: wanted[k] for k in ("temperature", "max_tokens", "seed", "stop") if k in wanted}
+        params.setdefault("temperature", 1.0)
+        base = {"id": f"chatcmpl-{uuid.uuid4().hex[:24]}", "created": int(time.time()), "model": self.model}
+        cancel = threading.Event()
+        pieces = _Pieces(asyncio.get_running_loop())
+        self.pool.submit(self._generate, wanted["messages"], params, cancel, pieces)
         try:
-            params = {
-                "temperature": float(body.get("temperature") if body.get("temperature") is not None else 1.0),
-                "max_tokens": int(body.get("max_tokens") or body.get("max_completion_tokens") or 256),
-                "seed": int(body.get("seed") or 0),
-                "stop": body.get("stop"),
-            }
-        except (TypeError, ValueError) as e:
-            raise ApiError(400, f"bad parameter: {e}") from None
-        return messages, params
+            first = await pieces.get()  # an error before any token (a prompt over the context) is a 4xx
+            if isinstance(first, Exception):
+                raise _as_api_error(first)
+            if not wanted["stream"]:
+                text, done = [], first
+                while not isinstance(done, dict):
+                    text.append(done)
+                    done = await pieces.get()
+                    if isinstance(done, Exception):
+                        raise _as_api_error(done)
+                return web.json_response({**base, "object": "chat.completion", "choices": [{
+                    "index": 0, "message": {"role": "assistant", "content": "".join(text)},
+                    "finish_reason": done["finish_reason"]}], "usage": _usage(done)})
+            response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
+            await response.prepare(request)
+            chunk = {**base, "object": "chat.completion.chunk"}
+            await _event(response, {**chunk, "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""},
+                                                          "finish_reason": None}]})
+            item = first
+            while not isinstance(item, dict):
+                if isinstance(item, Exception):  # mid-answer: one error event, never a second response
+                    await _event(response, {"error": {"message": f"generation failed ({type(item).__name__})",
+                                                      "type": "server_error", "code": "generation_failed", "param": None}})
+                    return response
+                await _event(response, {**chunk, "choices": [{"index": 0, "delta": {"content": item}, "finish_reason": None}]})
+                item = await pieces.get()
+            await _event(response, {**chunk, "choices": [{"index": 0, "delta": {}, "finish_reason": item["finish_reason"]}]})
+            if include_usage:
+                await _event(response, {**chunk, "choices": [], "usage": _usage(item)})
+            await response.write(b"data: [DONE]\n\n")
+            return response
+        finally:
+            cancel.set()  # done, failed or the client hung up: the engine stops at its next token
 
-    def chat(self, body: dict) -> dict:
-        messages, params = self.chat_params(body)
-        gen = engines.chat_engine(self.model).generate(messages, **params)
-        return {
-            "id": f"chatcmpl-{uuid.uuid4().hex[:24]}", "object": "chat.completion", "created": int(time.time()),
-            "model": self.model,
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": gen.text},
-                         "finish_reason": gen.finish_reason}],
-            "usage": _usage(gen.prompt_tokens, gen.completion_tokens),
-        }
-
-    def chat_stream(self, body: dict):
-        """Yields chat.completion.chunk dicts; the last one carries usage when asked for."""
-        messages, params = self.chat_params(body)
-        engine = engines.chat_engine(self.model)
-        base = {"id": f"chatcmpl-{uuid.uuid4().hex[:24]}", "object": "chat.completion.chunk",
-                "created": int(time.time()), "model": self.model}
-        yield {**base, "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""},
-                                    "finish_reason": None}]}
-        for piece in engine.stream(messages, **params):
-            yield {**base, "choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}]}
-        last = engine.last_stream
-        yield {**base, "choices": [{"index": 0, "delta": {}, "finish_reason": last.finish_reason}]}
-        if (body.get("stream_options") or {}).get("include_usage"):
-            yield {**base, "choices": [], "usage": _usage(last.prompt_tokens, last.completion_tokens)}
-
-    def embeddings(self, body: dict) -> dict:
-        name = body.get("model") or models.DEFAULT_EMBED
-        if name not in EMBED_MODELS:
-            raise ApiError(404, f"embedding model {name!r} is not served here; choose one of: "
-                           f"{', '.join(EMBED_MODELS)}", "not_found_error")
-        texts = body.get("input")
-        texts = [texts] if isinstance(texts, str) else texts
-        if not isinstance(texts, list) or not texts or not all(isinstance(t, str) and t for t in texts):
-            raise ApiError(400, "input must be a non-empty string or list of non-empty strings")
-        engine = engines.embed_engine(name)
-        vectors = engine.embed(texts)
-        n = engine.count_tokens(texts)
-        return {"object": "list", "model": name, "usage": {"prompt_tokens": n, "total_tokens": n},
-                "data": [{"object": "embedding", "index": i, "embedding": v.tolist()}
-                         for i, v in enumerate(vectors)]}
-
-
-def _usage(prompt: int, completion: int) -> dict:
-    return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
-
-
-class Handler(BaseHTTPRequestHandler):
-    service: Service  # set on the subclass made by make_server
-    protocol_version = "HTTP/1.1"
-    quiet = False
-
-    def log_message(self, fmt, *args):  # one line per request; headers (and keys) never logged
-        if not self.quiet:
-            sys.stderr.write(f"{self.address_string()} {fmt % args}\n")
-
-    def _send_json(self, status: int, payload: dict) -> None:
-        data = json.dumps(payload).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def _error(self, status: int, message: str, kind: str) -> None:
-        self._send_json(status, {"error": {"message": message, "type": kind, "code": status}})
-
-    def _body(self) -> dict:
-        length = int(self.headers.get("Content-Length") or 0)
+    def _generate(self, messages, params, cancel: threading.Event, pieces: "_Pieces") -> None:
+        """In a pool thread: stream from the engine (waiting for its lock: the queue), handing each
+        piece to the event loop; stop as soon as the request is cancelled."""
         try:
-            body = json.loads(self.rfile.read(length) or b"{}")
-        except ValueError:
-            raise ApiError(400, "the request body is not valid JSON") from None
-        if not isinstance(body, dict):
-            raise ApiError(400, "the request body must be a JSON object")
-        return body
+            engine = engines.chat_engine(self.model)
+            stream = engine.stream(messages, **params)
+            try:
+                for piece in stream:
+                    if cancel.is_set():
+                        return
+                    pieces.put(piece)
+            finally:
+                stream.close()
+            last = engine.last_stream
+            pieces.put({"finish_reason": last.finish_reason, "prompt_tokens": last.prompt_tokens,
+                        "completion_tokens": last.completion_tokens})
+        except Exception as e:  # handed to the request, which answers with it
+            pieces.put(e)
 
-    def do_GET(self):
-        path = self.path.split("?")[0].rstrip("/")
-        if path in ("/v1/models", "/models"):
-            self._send_json(200, {"object": "list", "data": [
-                {"id": m, "object": "model", "created": self.service.created, "owned_by": "portalit"}
-                for m in self.service.model_ids()]})
-        elif path in ("/health", ""):
-            self._send_json(200, {"status": "ok", "model": self.service.model})
-        else:
-            self._error(404, f"no route GET {path}; try /v1/models", "not_found_error")
+    async def embeddings(self, request):
+        from .gateway import validate
+        from .gateway.app import embed_reply, read_json
 
-    def do_POST(self):
-        path = self.path.split("?")[0].rstrip("/")
+        model, texts, encoding = validate.embeddings(await read_json(request), list(EMBED_MODELS))
+        if self.embed_lock is None:
+            self.embed_lock = asyncio.Lock()
+        engine = await asyncio.get_running_loop().run_in_executor(self.pool, engines.embed_engine, model)
+        response, _ = await embed_reply(engine, model, texts, encoding, self.embed_lock)
+        return response
+
+
+class _Pieces:
+    """A queue from a generating thread to the event loop."""
+
+    def __init__(self, loop):
+        self.loop, self.queue = loop, asyncio.Queue()
+
+    def put(self, item) -> None:
         try:
-            body = self._body()
-            if path in ("/v1/chat/completions", "/chat/completions"):
-                if body.get("stream"):
-                    return self._stream(self.service.chat_stream(body))
-                return self._send_json(200, self.service.chat(body))
-            if path in ("/v1/embeddings", "/embeddings"):
-                return self._send_json(200, self.service.embeddings(body))
-            raise ApiError(404, f"no route POST {path}; try /v1/chat/completions or /v1/embeddings",
-                           "not_found_error")
-        except ApiError as e:
-            self._error(e.status, e.message, e.kind)
-        except PortalitError as e:
-            self._error(400, str(e), "invalid_request_error")
-        except Exception as e:  # a server must answer, not drop the connection
-            self._error(500, f"{type(e).__name__}: {e}", "server_error")
+            self.loop.call_soon_threadsafe(self.queue.put_nowait, item)
+        except RuntimeError:  # the loop is closed: the server is stopping
+            pass
 
-    def _stream(self, chunks) -> None:
-        first = next(chunks)  # validation errors surface here, before the 200 is sent
-        self.send_response(200)
-        self.send_header("Content-Type", "text/event-stream")
-        self.send_header("Cache-Control", "no-cache")
-        self.send_header("Connection", "close")
-        self.end_headers()
-        self.close_connection = True
-        try:
-            self.wfile.write(b"data: " + json.dumps(first).encode() + b"\n\n")
-            for chunk in chunks:
-                self.wfile.write(b"data: " + json.dumps(chunk).encode() + b"\n\n")
-                self.wfile.flush()
-            self.wfile.write(b"data: [DONE]\n\n")
-            self.wfile.flush()
-        except (BrokenPipeError, ConnectionResetError):
-            chunks.close()  # the client went away; stop generating
+    async def get(self):
+        return await self.queue.get()
 
 
-def make_server(host: str = "127.0.0.1", port: int = 8000, model: str = models.DEFAULT_CHAT,
-                quiet: bool = False) -> ThreadingHTTPServer:
-    service = Service(model)
-    handler = type("PortalitHandler", (Handler,), {"service": service, "quiet": quiet})
+async def _event(response, payload: dict) -> None:
+    await response.write(b"data: " + json.dumps(payload).encode() + b"\n\n")
+
+
+def _as_api_error(e: Exception):
+    from .gateway.validate import BadRequest
+
+    text = str(e)
+    if "exceed context window" in text or "context length" in text.lower():
+        return BadRequest(f"the prompt and max_tokens exceed the model's context of {CONTEXT} tokens ({text})",
+                          "messages", "context_length_exceeded")
+    if isinstance(e, PortalitError):
+        return BadRequest(text)
+    return e
+
+
+def _usage(done: dict) -> dict:
+    p, c = done["prompt_tokens"], done["completion_tokens"]
+    return {"prompt_tokens": p, "completion_tokens": c, "total_tokens": p + c}
+
+
+def _key(key_env: str | None) -> str | None:
+    if not key_env:
+        return None
+    key = os.environ.get(key_env, "")
+    if len(key) < 16:
+        raise PortalitError(f"--key-env {key_env}: that variable must hold a key of at least 16 characters")
+    return key
+
+
+class Running:
+    """A server started in a thread of this process: `url`; `shutdown()` stops it."""
+
+    def __init__(self, loop, runner, thread, url):
+        self.loop, self.runner, self.thread, self.url = loop, runner, thread, url
+
+    def shutdown(self) -> None:
+        if not self.thread.is_alive():
+            return
+        asyncio.run_coroutine_threadsafe(self.runner.cleanup(), self.loop).result(timeout=30)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(timeout=30)
+
+    stop = shutdown
+
+
+async def _listen(service: Service, host: str, port: int):
+    runner = web.AppRunner(service.app(), handler_cancellation=True, access_log_format='%a "%r" %s %b %Tf')
+    await runner.setup()
+    site = web.TCPSite(runner, host, port, backlog=1024)
     try:
-        server = ThreadingHTTPServer((host, port), handler)
+        await site.start()
     except OSError as e:
+        await runner.cleanup()
         raise PortalitError(f"cannot listen on {host}:{port} ({e.strerror}); choose another --port") from None
-    server.daemon_threads = True
-    return server
+    return runner, site._server.sockets[0].getsockname()[1]
 
 
 def start_in_thread(host="127.0.0.1", port=0, model=models.DEFAULT_CHAT, quiet=True):
     """Starts a server in this process (for notebooks and tests); returns (server, base_url)."""
-    server = make_server(host, port, model, quiet)
-    threading.Thread(target=server.serve_forever, daemon=True, name="portalit-serve").start()
-    return server, f"http://{host}:{server.server_address[1]}/v1"
+    service = Service(model)
+    loop = asyncio.new_event_loop()  # its own loop, in its own thread: a notebook's kernel runs one already
+    started: dict = {}
+    ready = threading.Event()
+
+    def serve_forever():
+        asyncio.set_event_loop(loop)
+        try:
+            started["listening"] = loop.run_until_complete(_listen(service, host, port))
+        except Exception as e:  # handed to the caller
+            started["error"] = e
+            return
+        finally:
+            ready.set()
+        loop.run_forever()
+
+    thread = threading.Thread(target=serve_forever, daemon=True, name="portalit-serve")
+    thread.start()
+    ready.wait(timeout=60)
+    if "error" in started:
+        raise started["error"]
+    runner, bound = started["listening"]
+    running = Running(loop, runner, thread, f"http://{host}:{bound}/v1")
+    return running, running.url
 
 
-def run(host: str = "127.0.0.1", port: int = 8000, model: str = models.DEFAULT_CHAT) -> None:
-    server = make_server(host, port, model)
-    engines.chat_engine(model)  # load before announcing, so the first request is not slow
-    url = f"http://{host}:{server.server_address[1]}/v1"
-    print(f"portalit serve: {model} (+ {', '.join(EMBED_MODELS)}) on {url}  (Ctrl-C stops)", flush=True)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()
+def run(host: str = "127.0.0.1", port: int = 8000, model: str = models.DEFAULT_CHAT, key_env: str | None = None) -> None:
+    import logging
+    import signal
+
+    from .gateway import _no_request_content
+
+    key = _key(key_env)
+    service = Service(model, key)
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    logging.getLogger("aiohttp.server").addFilter(_no_request_content)
+    if host not in LOOPBACK:
+        print(f"note: serving on {host}: other machines can reach this server, over plain HTTP"
+              + ("" if key else "; anyone who can reach it can use it: set --key-env VAR (a variable holding a key)"),
+              flush=True)
+
+    async def main():
+        runner, bound = await _listen(service, host, port)
+        await asyncio.get_running_loop().run_in_executor(None, engines.chat_engine, model)  # load before announcing
+        print(f"portalit serve: {model} (+ {', '.join(EMBED_MODELS)}) on http://{host}:{bound}/v1  (Ctrl-C stops)",
+              flush=True)
+        stop = asyncio.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            asyncio.get_running_loop().add_signal_handler(sig, stop.set)
+        try:
+            await stop.wait()
+        finally:
+            await runner.cleanup()
+
+    asyncio.run(main())

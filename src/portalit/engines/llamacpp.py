@@ -61,7 +61,7 @@ class LlamaCppChat:
         """Yields text pieces; the finish reason and token counts are left in self.last_stream."""
         with self.lock:
             self.llm.reset()
-            completion_tokens = 0
+            completion_tokens, prompt_tokens = 0, None
             finish = "stop"
             for chunk in self.llm.create_chat_completion(
                 messages=chat_messages(messages), temperature=temperature, max_tokens=max_tokens,
@@ -70,10 +70,14 @@ class LlamaCppChat:
                 choice = chunk["choices"][0]
                 piece = choice["delta"].get("content")
                 if piece:
+                    if prompt_tokens is None:  # the prompt is evaluated, the first token not yet
+                        prompt_tokens = self.llm.n_tokens
                     completion_tokens += 1
                     yield piece
                 if choice.get("finish_reason"):
                     finish = choice["finish_reason"]
-            # The stream carries no usage block: the context now holds prompt + generated tokens.
-            prompt_tokens = max(0, self.llm.n_tokens - completion_tokens)
+            # The stream carries no usage block. At the first piece the context held exactly the
+            # prompt (afterwards it lacks the last token generated, which is never evaluated).
+            if prompt_tokens is None:
+                prompt_tokens = max(0, self.llm.n_tokens - completion_tokens)
             self.last_stream = Generation("", prompt_tokens, completion_tokens, finish)

@@ -47,7 +47,7 @@ class Gateway:
         self.embed_lock = asyncio.Lock()
 
     def app(self) -> web.Application:
-        app = web.Application(client_max_size=MAX_BODY, middlewares=[self.errors, self.auth])
+        app = web.Application(client_max_size=MAX_BODY, middlewares=[errors, self.auth])
         app.router.add_get("/health", self.health)
         app.router.add_get("/v1/models", self.models)
         app.router.add_post("/v1/chat/completions", self.chat)
@@ -63,25 +63,6 @@ class Gateway:
         await self.session.close()
 
     # -- middlewares ---------------------------------------------------------------------------------
-    @web.middleware
-    async def errors(self, request, handler):
-        try:
-            return await handler(request)
-        except validate.BadRequest as e:
-            kind = "not_found_error" if e.status == 404 else "invalid_request_error"
-            return error(e.status, e.message, kind, e.code, e.param)
-        except web.HTTPRequestEntityTooLarge:
-            return error(413, f"the request body is larger than {MAX_BODY} bytes", "invalid_request_error", "body_too_large")
-        except web.HTTPException as e:
-            if e.status >= 400:
-                return error(e.status, e.reason or "error", "invalid_request_error")
-            raise
-        except asyncio.CancelledError:
-            raise
-        except Exception as e:  # a server answers, with nothing of the request in the message
-            log.exception("internal error on %s", request.path)
-            return error(500, f"internal error ({type(e).__name__})", "server_error")
-
     @web.middleware
     async def auth(self, request, handler):
         if request.path == "/health":
@@ -103,23 +84,6 @@ class Gateway:
         return web.json_response({"object": "list", "data": [
             {"id": m, "object": "model", "created": self.created, "owned_by": "portalit"} for m in names]})
 
-    async def _json(self, request) -> dict:
-        if request.content_type != "application/json":
-            raise validate.BadRequest(f"Content-Type must be application/json, not {request.content_type!r}",
-                                      code="unsupported_media_type", status=415)
-        try:
-            raw = await asyncio.wait_for(request.read(), BODY_SECONDS)
-        except asyncio.TimeoutError:
-            raise validate.BadRequest(f"the request body did not arrive within {BODY_SECONDS:.0f} s",
-                                      code="request_timeout", status=408) from None
-        try:
-            body = json.loads(raw)
-        except ValueError:
-            raise validate.BadRequest("the request body is not valid JSON") from None
-        if not isinstance(body, dict):
-            raise validate.BadRequest("the request body must be a JSON object")
-        return body
-
     def _admit(self, learner: str):
         try:
             self.limiter.admit(learner)
@@ -131,7 +95,7 @@ class Gateway:
 
     async def chat(self, request):
         learner = request[LEARNER]
-        body = await self._json(request)
+        body = await read_json(request)
         wanted = validate.chat(body, [self.chat_model], self.context)
         refused = self._admit(learner)
         if refused:
@@ -205,22 +169,72 @@ class Gateway:
 
     async def embeddings(self, request):
         learner = request[LEARNER]
-        body = await self._json(request)
+        body = await read_json(request)
         model, texts, encoding = validate.embeddings(body, list(self.embedders))
         refused = self._admit(learner)
         if refused:
             return refused
-        engine, used = self.embedders[model], 0
+        used = 0
         try:
-            async with self.embed_lock:  # one embedding batch at a time: the model's threads are busy
-                vectors, used = await asyncio.get_running_loop().run_in_executor(
-                    None, lambda: (engine.embed(texts), engine.count_tokens(texts)))
+            response, used = await embed_reply(self.embedders[model], model, texts, encoding, self.embed_lock)
             self.store.record(learner, prompt=used)
-            data = [{"object": "embedding", "index": i, "embedding": _encode(v, encoding)} for i, v in enumerate(vectors)]
-            return web.json_response({"object": "list", "model": model, "data": data,
-                                      "usage": {"prompt_tokens": used, "total_tokens": used}})
+            return response
         finally:
             self.limiter.done(learner, used)
+
+
+# -- shared with `portalit serve` ---------------------------------------------------------------------
+@web.middleware
+async def errors(request, handler):
+    """Every failure as OpenAI's JSON error: 4xx for the request's faults, never a bare 500 page."""
+    try:
+        return await handler(request)
+    except validate.BadRequest as e:
+        kind = "not_found_error" if e.status == 404 else "invalid_request_error"
+        return error(e.status, e.message, kind, e.code, e.param)
+    except web.HTTPRequestEntityTooLarge:
+        return error(413, f"the request body is larger than {MAX_BODY} bytes", "invalid_request_error", "body_too_large")
+    except web.HTTPException as e:
+        if e.status == 404:
+            return error(404, f"no route {request.method} {request.path}; try /v1/models, /v1/chat/completions "
+                         "or /v1/embeddings", "not_found_error")
+        if e.status >= 400:
+            return error(e.status, e.reason or "error", "invalid_request_error")
+        raise
+    except asyncio.CancelledError:
+        raise
+    except Exception as e:  # a server answers, with nothing of the request in the message
+        log.exception("internal error on %s", request.path)
+        return error(500, f"internal error ({type(e).__name__})", "server_error")
+
+
+async def read_json(request) -> dict:
+    """The body as a JSON object, read within BODY_SECONDS; BadRequest (400, 408, 415) otherwise."""
+    try:
+        raw = await asyncio.wait_for(request.read(), BODY_SECONDS)
+    except asyncio.TimeoutError:
+        raise validate.BadRequest(f"the request body did not arrive within {BODY_SECONDS:.0f} s",
+                                  code="request_timeout", status=408) from None
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        raise validate.BadRequest("the request body is not valid JSON") from None
+    if request.content_type != "application/json":
+        raise validate.BadRequest(f"Content-Type must be application/json, not {request.content_type!r}",
+                                  code="unsupported_media_type", status=415)
+    if not isinstance(body, dict):
+        raise validate.BadRequest("the request body must be a JSON object")
+    return body
+
+
+async def embed_reply(engine, model: str, texts: list[str], encoding: str, lock: asyncio.Lock):
+    """(the embeddings response, tokens used); one batch at a time, off the event loop."""
+    async with lock:  # the model's threads are busy with one batch
+        vectors, used = await asyncio.get_running_loop().run_in_executor(
+            None, lambda: (engine.embed(texts), engine.count_tokens(texts)))
+    data = [{"object": "embedding", "index": i, "embedding": _encode(v, encoding)} for i, v in enumerate(vectors)]
+    return web.json_response({"object": "list", "model": model, "data": data,
+                              "usage": {"prompt_tokens": used, "total_tokens": used}}), used
 
 
 def _encode(vector, encoding: str):

@@ -45,13 +45,19 @@ def _text(content, where: str) -> str:
     raise BadRequest(f"{where}: content must be a string or a list of text parts", "messages")
 
 
+def _model(body: dict, models: list[str], kind: str = "model") -> str:
+    """The model asked for (the first served one when none is named), or a 404 naming the choices."""
+    model = body.get("model") or models[0]
+    if model not in models:
+        choices = repr(models[0]) if len(models) == 1 else "one of: " + ", ".join(models)
+        raise BadRequest(f"{kind} {model!r} is not served here; choose {choices}", "model", "model_not_found", 404)
+    return model
+
+
 def chat(body: dict, models: list[str], context: int) -> dict:
     """The request as the engine takes it (messages with plain text content); BadRequest otherwise."""
     _unknown(body, CHAT_FIELDS)
-    model = body.get("model")
-    if model not in models:
-        raise BadRequest(f"model {model!r} is not served here; choose one of: {', '.join(models)}", "model",
-                         "model_not_found", 404)
+    model = _model(body, models)
     messages = body.get("messages")
     if not isinstance(messages, list) or not 1 <= len(messages) <= MAX_MESSAGES:
         raise BadRequest(f"messages must be a list of 1 to {MAX_MESSAGES} {{role, content}} objects", "messages")
@@ -96,10 +102,7 @@ def chat(body: dict, models: list[str], context: int) -> dict:
 
 def embeddings(body: dict, models: list[str]) -> tuple[str, list[str], str]:
     _unknown(body, EMBED_FIELDS)
-    model = body.get("model")
-    if model not in models:
-        raise BadRequest(f"embedding model {model!r} is not served here; choose one of: {', '.join(models)}",
-                         "model", "model_not_found", 404)
+    model = _model(body, models, "embedding model")
     texts = body.get("input")
     texts = [texts] if isinstance(texts, str) else texts
     if not isinstance(texts, list) or not 1 <= len(texts) <= MAX_EMBED_INPUTS or \
