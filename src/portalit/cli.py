@@ -91,6 +91,8 @@ def build_parser() -> Parser:
     gs.add_argument("--parallel", type=int, default=2, help="requests at once, per learner")
     gs.add_argument("--daily-tokens", type=int, default=200_000, help="tokens per day (UTC), per learner")
     gs.add_argument("--slots", type=int, default=8, help="llama-server's parallel slots (shared by the class)")
+    gs.add_argument("--cloud-model", help="also serve this litellm model id, with the instructor's key from the environment")
+    gs.add_argument("--cloud-api-base", help="the cloud model's OpenAI-compatible URL, if not the provider's default")
     gu = gws.add_parser("usage", help="what each learner used today")
     gu.add_argument("directory", metavar="DIR")
     gu.add_argument("--json", action="store_true")
@@ -225,7 +227,10 @@ def cmd_gateway(args) -> int:
         limits = gateway.Limits(args.rpm, args.tpm, args.parallel, args.daily_tokens)
         if args.slots < 1:
             raise PortalitError(f"--slots {args.slots} must be at least 1")
-        gateway.serve(args.directory, args.host, args.port, limits, args.slots)
+        cloud = {"model": args.cloud_model, "api_base": args.cloud_api_base} if args.cloud_model else None
+        if args.cloud_api_base and not args.cloud_model:
+            raise PortalitError("--cloud-api-base needs --cloud-model")
+        gateway.serve(args.directory, args.host, args.port, limits, args.slots, cloud)
     return 0
 
 

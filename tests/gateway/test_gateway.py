@@ -259,3 +259,58 @@ def test_the_shared_client_reports_a_limit_in_the_gateways_words(gateway, monkey
             client.chat("Hi", max_tokens=1)
     assert str(e.value).startswith("server: over a limit: bob: 8 requests per minute reached")
     assert gateway.keys["bob"] not in str(e.value)
+
+
+def test_a_cloud_model_behind_the_instructors_key(tmp_path):
+    """The 'provider' is a real OpenAI-compatible server on loopback that demands its own key (a
+    `portalit serve --key-env`): learners reach it through the gateway with their gateway keys only."""
+    import subprocess
+    import sys
+    import urllib.request
+
+    from tests.conftest import free_port
+
+    needs_llama_server()
+    provider_port, provider_key = free_port(), "provider-key-0123456789abcdef"
+    provider = subprocess.Popen([sys.executable, "-m", "portalit.cli", "serve", "--port", str(provider_port),
+                                 "--key-env", "PROVIDER_KEY"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                env={**__import__("os").environ, "PROVIDER_KEY": provider_key})
+    directory = make_gateway(tmp_path / "cloud")
+    running = None
+    try:
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{provider_port}/health", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.3)
+        running = serve(directory, "--cloud-model", "openai/smollm2-135m", "--cloud-api-base",
+                        f"http://127.0.0.1:{provider_port}/v1", env={"OPENAI_API_KEY": provider_key})
+        client = running.client("ada")
+        assert "openai/smollm2-135m" in {m.id for m in client.models.list()}
+        reply = client.chat.completions.create(model="openai/smollm2-135m", max_tokens=6, temperature=0,
+                                               messages=[{"role": "user", "content": "Say hello."}])
+        assert reply.choices[0].message.content and reply.usage.completion_tokens > 0
+        pieces = [c.choices[0].delta.content or "" for c in client.chat.completions.create(
+            model="openai/smollm2-135m", max_tokens=6, temperature=0, stream=True,
+            messages=[{"role": "user", "content": "Say hello."}]) if c.choices]
+        assert "".join(pieces)
+        rows = {r["learner"]: r for r in json.loads(run_cli("gateway", "usage", str(directory), "--json").stdout)["learners"]}
+        assert rows["ada"]["requests"] == 2 and rows["ada"]["total_tokens"] > 0
+        assert provider_key not in running.log.read_text()
+    finally:
+        if running:
+            running.stop()
+        provider.terminate()
+        provider.wait(timeout=30)
+
+
+def test_a_cloud_model_without_its_key_is_one_clear_error(tmp_path, monkeypatch):
+    directory = make_gateway(tmp_path / "nokey")
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    from tests.conftest import free_port
+
+    done = run_cli("gateway", "serve", str(directory), "--port", str(free_port()), "--cloud-model", "anthropic/claude-3-5-haiku-latest",
+                   timeout=120)
+    assert done.returncode == 2 and "needs ANTHROPIC_API_KEY" in done.stderr and "Traceback" not in done.stderr

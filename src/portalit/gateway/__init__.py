@@ -78,7 +78,7 @@ def _no_request_content(record: logging.LogRecord) -> bool:
 
 
 async def start(directory, host: str = "127.0.0.1", port: int = 8000, limits: Limits = Limits(),
-                slots: int = 8, model: str = models.DEFAULT_CHAT, context: int = 2048):
+                slots: int = 8, model: str = models.DEFAULT_CHAT, context: int = 2048, cloud: dict | None = None):
     """Starts llama-server and the gateway in this event loop; returns (runner, upstream, url)."""
     from aiohttp import web
 
@@ -88,10 +88,20 @@ async def start(directory, host: str = "127.0.0.1", port: int = 8000, limits: Li
 
     directory = Path(directory)
     store = Store(directory)
+    if cloud:
+        from .. import keys as provider_keys
+        from ..engines import bridge
+
+        provider_keys.load_dotenv()  # the instructor's key, from the environment or a .env file
+        missing = provider_keys.missing_keys(cloud["model"]) if not cloud.get("api_base") else []
+        if missing:
+            raise PortalitError(f"--cloud-model {cloud['model']} needs {', '.join(missing)} in the environment or a .env file")
+        await asyncio.get_running_loop().run_in_executor(None, bridge.litellm)  # its import takes seconds: not per request
     upstream = await asyncio.get_running_loop().run_in_executor(
         None, lambda: LlamaServer(model, slots=slots, context=context, log=directory / "llama-server.log").start())
     embedders = {name: engines.embed_engine(name) for name in EMBED_MODELS}
-    gateway = Gateway(store, Limiter(limits, store), upstream.url + "/v1/chat/completions", model, context, embedders)
+    gateway = Gateway(store, Limiter(limits, store), upstream.url + "/v1/chat/completions", model, context, embedders,
+                      cloud)
     runner = web.AppRunner(gateway.app(), handler_cancellation=True, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, host, port, backlog=1024)
@@ -105,7 +115,8 @@ async def start(directory, host: str = "127.0.0.1", port: int = 8000, limits: Li
     return runner, upstream, f"http://{host}:{bound}/v1"
 
 
-def serve(directory, host="127.0.0.1", port=8000, limits: Limits = Limits(), slots: int = 8) -> None:
+def serve(directory, host="127.0.0.1", port=8000, limits: Limits = Limits(), slots: int = 8,
+          cloud: dict | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     logging.getLogger("aiohttp.server").addFilter(_no_request_content)
     if host not in ("127.0.0.1", "localhost", "::1"):
@@ -113,7 +124,7 @@ def serve(directory, host="127.0.0.1", port=8000, limits: Limits = Limits(), slo
               "is plain HTTP; put a TLS proxy in front for a real network.", flush=True)
 
     async def main():
-        runner, upstream, url = await start(directory, host, port, limits, slots)
+        runner, upstream, url = await start(directory, host, port, limits, slots, cloud=cloud)
         print(f"portalit gateway: {url} ({slots} parallel slots; limits per learner: {limits.rpm} requests/min, "
               f"{limits.tpm} tokens/min, {limits.parallel} at once, {limits.daily_tokens} tokens/day)", flush=True)
         stop = asyncio.Event()

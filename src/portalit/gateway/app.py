@@ -28,6 +28,7 @@ MAX_BODY = 1_000_000
 BODY_SECONDS = float(os.environ.get("PORTALIT_GATEWAY_BODY_SECONDS", 15))
 
 LEARNER = web.AppKey("learner", str)
+CLOUD_MAX_TOKENS = 16_384  # the most a learner may ask of the cloud model in one answer
 
 
 def error(status: int, message: str, kind: str, code: str | None = None, param: str | None = None,
@@ -37,9 +38,13 @@ def error(status: int, message: str, kind: str, code: str | None = None, param: 
 
 
 class Gateway:
-    def __init__(self, store, limiter, chat_url: str, chat_model: str, context: int, embedders: dict):
+    def __init__(self, store, limiter, chat_url: str, chat_model: str, context: int, embedders: dict,
+                 cloud: dict | None = None):
         self.store, self.limiter = store, limiter
         self.chat_url, self.chat_model, self.context = chat_url, chat_model, context
+        # An optional cloud model behind the instructor's key: {"model": litellm id, "api_base": ...}.
+        # The key stays in this process's environment; learners only ever hold their gateway key.
+        self.cloud = cloud
         self.embedders = embedders  # name -> engine with .embed(texts) and .count_tokens(texts)
         self.by_hash = store.learners()
         self.created = int(time.time())
@@ -80,7 +85,7 @@ class Gateway:
         return web.json_response({"status": "ok"})
 
     async def models(self, request):
-        names = [self.chat_model, *self.embedders]
+        names = [self.chat_model, *self.embedders] + ([self.cloud["model"]] if self.cloud else [])
         return web.json_response({"object": "list", "data": [
             {"id": m, "object": "model", "created": self.created, "owned_by": "portalit"} for m in names]})
 
@@ -96,14 +101,17 @@ class Gateway:
     async def chat(self, request):
         learner = request[LEARNER]
         body = await read_json(request)
-        wanted = validate.chat(body, [self.chat_model], self.context)
+        served = {self.chat_model: self.context, **({self.cloud["model"]: CLOUD_MAX_TOKENS} if self.cloud else {})}
+        wanted = validate.chat(body, list(served), served)
         refused = self._admit(learner)
         if refused:
             return refused
         started, usage = time.perf_counter(), {}
         try:
+            include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
+            if self.cloud and wanted["model"] == self.cloud["model"]:
+                return await self._cloud(request, wanted, include_usage, usage)
             if wanted["stream"]:
-                include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
                 return await self._stream(request, wanted, include_usage, usage)
             return await self._complete(wanted, usage)
         finally:  # also when the client hung up (the handler is cancelled): what ran is counted
@@ -156,6 +164,58 @@ class Gateway:
                     "code": "upstream_error", "param": None}}).encode() + b"\n\n")
             await response.write_eof()
             return response
+
+    async def _cloud(self, request, wanted: dict, include_usage: bool, usage: dict):
+        """The cloud model through litellm, with the instructor's key from this process's environment."""
+        from ..engines import bridge
+
+        litellm = bridge.litellm()
+        options = {k: v for k, v in wanted.items() if k not in ("model", "messages", "stream")}
+        if self.cloud.get("api_base"):
+            options["api_base"] = self.cloud["api_base"]
+        try:
+            if not wanted["stream"]:
+                reply = await litellm.acompletion(model=self.cloud["model"], messages=wanted["messages"],
+                                                  num_retries=0, **options)
+                payload = reply.model_dump(exclude_none=True)
+                payload["model"] = self.cloud["model"]
+                usage.update(payload.get("usage") or {}, final=True)
+                return web.json_response(payload)
+            chunks = await litellm.acompletion(model=self.cloud["model"], messages=wanted["messages"], stream=True,
+                                               stream_options={"include_usage": True}, num_retries=0, **options)
+        except Exception as e:  # the provider's failure, in one line without keys
+            return self._cloud_error(e)
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
+        await response.prepare(request)
+        try:
+            async for chunk in chunks:
+                data = chunk.model_dump(exclude_none=True)
+                data["model"] = self.cloud["model"]
+                if data.get("usage"):
+                    usage.update(data["usage"], final=True)
+                    if not include_usage:
+                        data.pop("usage")
+                        if not data.get("choices"):
+                            continue
+                elif data.get("choices") and not usage.get("final"):
+                    usage["completion_tokens"] = usage.get("completion_tokens", 0) + 1
+                await response.write(b"data: " + json.dumps(data).encode() + b"\n\n")
+            await response.write(b"data: [DONE]\n\n")
+        except Exception as e:
+            await response.write(b"data: " + json.dumps({"error": {
+                "message": f"the cloud model failed mid-answer ({type(e).__name__})", "type": "server_error",
+                "code": "upstream_error", "param": None}}).encode() + b"\n\n")
+        await response.write_eof()
+        return response
+
+    def _cloud_error(self, e: Exception) -> web.Response:
+        from .. import keys as provider_keys
+
+        text = provider_keys.redact(str(e).splitlines()[0] if str(e) else type(e).__name__)[:300]
+        status = getattr(e, "status_code", 502)
+        if status == 429:
+            return error(429, f"the cloud provider is over its limit: {text}", "rate_limit_error", "provider_rate_limit")
+        return error(502, f"the cloud model failed: {text}", "server_error", "upstream_error")
 
     def _upstream_error(self, status: int, payload) -> web.Response:
         detail = (payload or {}).get("error") or {}

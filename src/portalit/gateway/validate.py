@@ -54,10 +54,13 @@ def _model(body: dict, models: list[str], kind: str = "model") -> str:
     return model
 
 
-def chat(body: dict, models: list[str], context: int) -> dict:
-    """The request as the engine takes it (messages with plain text content); BadRequest otherwise."""
+def chat(body: dict, models: list[str], context: int | dict) -> dict:
+    """The request as the engine takes it (messages with plain text content); BadRequest otherwise.
+    `context`: the models' context in tokens, one for all or {model: tokens}."""
     _unknown(body, CHAT_FIELDS)
     model = _model(body, models)
+    if isinstance(context, dict):
+        context = context[model]
     messages = body.get("messages")
     if not isinstance(messages, list) or not 1 <= len(messages) <= MAX_MESSAGES:
         raise BadRequest(f"messages must be a list of 1 to {MAX_MESSAGES} {{role, content}} objects", "messages")
