@@ -18,3 +18,13 @@ def die_with_parent(sig: int = signal.SIGKILL) -> None:
             ctypes.CDLL(None, use_errno=True).prctl(1, sig)  # PR_SET_PDEATHSIG
         except (OSError, AttributeError):
             pass
+
+
+async def stop_signal() -> None:
+    """Returns when this process gets SIGINT (Ctrl-C) or SIGTERM: a server's cue to clean up and exit."""
+    import asyncio
+
+    stop, loop = asyncio.Event(), asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()

@@ -256,9 +256,9 @@ def start_in_thread(host="127.0.0.1", port=0, model=models.DEFAULT_CHAT, quiet=T
 
 def run(host: str = "127.0.0.1", port: int = 8000, model: str = models.DEFAULT_CHAT, key_env: str | None = None) -> None:
     import logging
-    import signal
 
     from .gateway import _no_request_content
+    from .processes import stop_signal
 
     key = _key(key_env)
     service = Service(model, key)
@@ -274,11 +274,8 @@ def run(host: str = "127.0.0.1", port: int = 8000, model: str = models.DEFAULT_C
         await asyncio.get_running_loop().run_in_executor(None, engines.chat_engine, model)  # load before announcing
         print(f"portalit serve: {model} (+ {', '.join(EMBED_MODELS)}) on http://{host}:{bound}/v1  (Ctrl-C stops)",
               flush=True)
-        stop = asyncio.Event()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            asyncio.get_running_loop().add_signal_handler(sig, stop.set)
         try:
-            await stop.wait()
+            await stop_signal()
         finally:
             await runner.cleanup()
 

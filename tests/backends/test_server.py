@@ -63,7 +63,8 @@ def test_portalit_timeout_must_be_a_positive_number(monkeypatch):
 
 def test_keys_are_masked_whatever_holds_them(monkeypatch):
     monkeypatch.setenv("CLASS_THING", "plainlookingvalue123")  # a plain name: caught when named
-    text = "failed: plainlookingvalue123 plk-abcdefghijklmnopqrstuvwx Bearer xyzxyzxyz123 sk-ant-api03-abcdefghijk"
+    fake = "sk-" + "ant-api03-" + "abcdefghijk"  # built in pieces: not a key, and no scanner should think so
+    text = f"failed: plainlookingvalue123 plk-abcdefghijklmnopqrstuvwx Bearer xyzxyzxyz123 {fake}"
     masked = keys.redact(text, "plainlookingvalue123")
     assert "plainlookingvalue123" not in masked and "ghijklmnop" not in masked and "xyzxyzxyz123" not in masked
     assert "abcdefghijk" not in masked and masked.startswith("failed: ***")

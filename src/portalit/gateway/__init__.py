@@ -16,11 +16,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import signal
 from pathlib import Path
 
 from .. import models
 from ..errors import PortalitError
+from ..processes import stop_signal
 from . import keys as keyfile
 from .limits import Limiter, Limits
 from .store import FILE, Store, today
@@ -119,7 +119,9 @@ def serve(directory, host="127.0.0.1", port=8000, limits: Limits = Limits(), slo
           cloud: dict | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     logging.getLogger("aiohttp.server").addFilter(_no_request_content)
-    if host not in ("127.0.0.1", "localhost", "::1"):
+    from ..serve import LOOPBACK
+
+    if host not in LOOPBACK:
         print(f"note: serving on {host}: other machines can reach the gateway. Keys protect it, but traffic "
               "is plain HTTP; put a TLS proxy in front for a real network.", flush=True)
 
@@ -127,11 +129,8 @@ def serve(directory, host="127.0.0.1", port=8000, limits: Limits = Limits(), slo
         runner, upstream, url = await start(directory, host, port, limits, slots, cloud=cloud)
         print(f"portalit gateway: {url} ({slots} parallel slots; limits per learner: {limits.rpm} requests/min, "
               f"{limits.tpm} tokens/min, {limits.parallel} at once, {limits.daily_tokens} tokens/day)", flush=True)
-        stop = asyncio.Event()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            asyncio.get_running_loop().add_signal_handler(sig, stop.set)
         try:
-            await stop.wait()
+            await stop_signal()
         finally:
             await runner.cleanup()
             upstream.close()
