@@ -150,3 +150,20 @@ def test_local_gpu_without_cuda_is_a_clear_error():
 def test_unreachable_server_names_the_url():
     with pytest.raises(PortalitError, match=r"server http://127.0.0.1:9/v1 is unreachable"):
         portalit.Client("server", api_base="http://127.0.0.1:9/v1").chat("hi")
+
+
+def test_embedding_requests_are_batched_by_count_and_size():
+    from portalit.session import EMBED_BATCH, EMBED_BATCH_CHARS, _batches
+
+    texts = [f"t{i}" for i in range(EMBED_BATCH * 2 + 3)]
+    assert [len(b) for b in _batches(texts)] == [EMBED_BATCH, EMBED_BATCH, 3]
+    long = ["x" * (EMBED_BATCH_CHARS // 2 + 1)] * 3 + ["y"]
+    assert [len(b) for b in _batches(long)] == [1, 1, 2]
+    assert sum(_batches(texts), []) == texts
+
+
+def test_many_texts_embed_through_a_server_as_locally(server_url):
+    texts = [f"sentence number {i} about cats and dogs" for i in range(1200)]
+    remote = portalit.Client("server", api_base=server_url).embed(texts)
+    local = portalit.Client("local-cpu").embed(texts)
+    assert remote.shape == (1200, 384) and np.allclose(remote, local, atol=1e-5)

@@ -173,10 +173,31 @@ class Client:
             target = self.target
         self.spec.prepare(target, embed=True)
         lm = bridge.litellm()
-        with _translated_errors(self):
-            response = lm.embedding(model=target.embed_id, input=texts, **target.kwargs)
-        rows = sorted(response.data, key=lambda d: d["index"])
-        return np.asarray([d["embedding"] for d in rows], dtype=np.float32)
+        vectors = []
+        # In batches: servers cap the inputs per request (OpenAI at 2,048), and a lesson's data set may be larger.
+        for batch in _batches(texts):
+            with _translated_errors(self):
+                response = lm.embedding(model=target.embed_id, input=batch, **target.kwargs)
+            rows = sorted(response.data, key=lambda d: d["index"])
+            vectors += [d["embedding"] for d in rows]
+        return np.asarray(vectors, dtype=np.float32)
+
+
+EMBED_BATCH, EMBED_BATCH_CHARS = 512, 400_000
+
+
+def _batches(texts: list[str]):
+    """Consecutive runs of at most EMBED_BATCH texts and EMBED_BATCH_CHARS characters (one text
+    longer than that still goes, alone: the server says whether it takes it)."""
+    batch, size = [], 0
+    for text in texts:
+        if batch and (len(batch) == EMBED_BATCH or size + len(text) > EMBED_BATCH_CHARS):
+            yield batch
+            batch, size = [], 0
+        batch.append(text)
+        size += len(text)
+    if batch:
+        yield batch
 
 
 def _usage(usage) -> dict:

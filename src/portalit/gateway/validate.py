@@ -4,7 +4,8 @@ from __future__ import annotations
 
 MAX_MESSAGES = 256
 MAX_TEXT_CHARS = 200_000
-MAX_EMBED_INPUTS = 256
+MAX_EMBED_CHARS = 900_000  # under the 1 MB body cap
+MAX_EMBED_INPUTS = 2048  # what OpenAI takes per request
 ROLES = ("system", "user", "assistant", "developer")
 CHAT_FIELDS = {"model", "messages", "stream", "stream_options", "max_tokens", "max_completion_tokens",
                "temperature", "top_p", "seed", "stop", "user", "n", "presence_penalty", "frequency_penalty"}
@@ -112,8 +113,8 @@ def embeddings(body: dict, models: list[str]) -> tuple[str, list[str], str]:
             not all(isinstance(t, str) and t for t in texts):
         raise BadRequest(f"input must be a non-empty string or a list of 1 to {MAX_EMBED_INPUTS} non-empty strings "
                          "(token arrays are not supported)", "input")
-    if sum(len(t) for t in texts) > MAX_TEXT_CHARS:
-        raise BadRequest(f"input holds more than {MAX_TEXT_CHARS} characters", "input")
+    if sum(len(t) for t in texts) > MAX_EMBED_CHARS:
+        raise BadRequest(f"input holds more than {MAX_EMBED_CHARS} characters", "input")
     encoding = body.get("encoding_format") or "float"
     if encoding not in ("float", "base64"):
         raise BadRequest(f"encoding_format must be float or base64, not {encoding!r}", "encoding_format")
