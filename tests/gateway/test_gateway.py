@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
 import socket
 import stat
 import time
+from pathlib import Path
 from urllib.parse import urlparse
 
 import openai
@@ -314,3 +316,30 @@ def test_a_cloud_model_without_its_key_is_one_clear_error(tmp_path, monkeypatch)
     done = run_cli("gateway", "serve", str(directory), "--port", str(free_port()), "--cloud-model", "anthropic/claude-3-5-haiku-latest",
                    timeout=120)
     assert done.returncode == 2 and "needs ANTHROPIC_API_KEY" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_learners_added_later_get_keys_of_their_own_and_in_without_a_restart(gateway, tmp_path):
+    from portalit.gateway import keys as keyfile
+
+    before = (gateway.directory / "keys.csv").read_text()
+    roster = tmp_path / "more.csv"
+    roster.write_text("learner\nada\neve\n")
+    done = run_cli("gateway", "init", str(roster), "--out", str(gateway.directory), "--json")
+    assert done.returncode == 0, done.stderr
+    added = json.loads(done.stdout)
+    assert added["learners"] == 1 and "keys-added-" in added["keys"]
+    assert stat.S_IMODE(os.stat(added["keys"]).st_mode) == 0o600
+    assert list(keyfile.read(Path(added["keys"]))) == ["eve"]  # ada's key is not shown again
+    assert (gateway.directory / "keys.csv").read_text() == before
+    eve = keyfile.read_all(gateway.directory)["eve"]
+    client = openai.OpenAI(base_url=gateway.url, api_key=eve, max_retries=0)
+    deadline = time.time() + 10
+    while True:
+        try:
+            client.chat.completions.create(model=CHAT, messages=[{"role": "user", "content": "Hi"}], max_tokens=1)
+            break
+        except openai.AuthenticationError:
+            assert time.time() < deadline, "the running gateway never let the new learner in"
+            time.sleep(0.5)
+    again = run_cli("gateway", "init", str(roster), "--out", str(gateway.directory))
+    assert again.returncode == 2 and "already has a key" in again.stderr

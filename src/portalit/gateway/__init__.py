@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import time
 from pathlib import Path
 
 from .. import models
@@ -40,17 +41,24 @@ def init_gateway(roster_path, out) -> dict:
     twice = sorted({n for n in names if names.count(n) > 1})
     if twice:
         raise PortalitError(f"roster {roster_path} lists more than once: {', '.join(twice)}")
-    if (out / FILE).exists() or (out / KEYS_FILE).exists():
-        raise PortalitError(f"{out} already holds a gateway; keys are handed out once. Use a new --out folder "
-                            "(learners then get new keys)")
-    out.mkdir(parents=True, exist_ok=True)
-    os.chmod(out, 0o700)
+    keys_file = out / KEYS_FILE
+    if (out / FILE).exists():  # a gateway already: keys only for learners new to it, in a file of their own
+        store = Store(out)
+        known = set(store.names())
+        names = [n for n in names if n not in known]
+        if not names:
+            raise PortalitError(f"every learner in {roster_path} already has a key in {out}; keys are handed out once")
+        keys_file = out / time.strftime("keys-added-%Y%m%dT%H%M%SZ.csv", time.gmtime())
+    elif keys_file.exists():
+        raise PortalitError(f"{out} holds {KEYS_FILE} but no {FILE}: not a gateway this version can use; choose a new --out")
+    else:
+        out.mkdir(parents=True, exist_ok=True)
+        os.chmod(out, 0o700)
+        store = Store(out, create=True)
     issued = [(name, keyfile.new_key()) for name in names]
-    store = Store(out, create=True)
+    keyfile.write_once(keys_file, issued)  # first: a key stored but never shown would lock its learner out
     store.add_learners({name: keyfile.digest(key) for name, key in issued})
-    keyfile.write_once(out / KEYS_FILE, issued)
-    return {"directory": str(out), "learners": len(issued), "keys": str(out / KEYS_FILE),
-            "state": str(out / FILE)}
+    return {"directory": str(out), "learners": len(issued), "keys": str(keys_file), "state": str(out / FILE)}
 
 
 def usage(directory) -> dict:

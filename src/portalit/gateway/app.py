@@ -28,6 +28,7 @@ MAX_BODY = 1_000_000
 BODY_SECONDS = float(os.environ.get("PORTALIT_GATEWAY_BODY_SECONDS", 15))
 
 LEARNER = web.AppKey("learner", str)
+RELOAD_S = 2.0
 CLOUD_MAX_TOKENS = 16_384  # the most a learner may ask of the cloud model in one answer
 
 
@@ -46,7 +47,7 @@ class Gateway:
         # The key stays in this process's environment; learners only ever hold their gateway key.
         self.cloud = cloud
         self.embedders = embedders  # name -> engine with .embed(texts) and .count_tokens(texts)
-        self.by_hash = store.learners()
+        self.by_hash, self.reloaded = store.learners(), time.monotonic()
         self.created = int(time.time())
         self.session: ClientSession | None = None
         self.embed_lock = asyncio.Lock()
@@ -74,6 +75,11 @@ class Gateway:
             return await handler(request)
         key = keys.bearer(request.headers.get("Authorization"))
         learner = self.by_hash.get(keys.digest(key)) if key else None
+        if learner is None and key and time.monotonic() - self.reloaded > RELOAD_S:
+            # Learners added while it runs (`gateway init` again) are let in without a restart;
+            # unknown keys trigger at most one reread every RELOAD_S.
+            self.reloaded, self.by_hash = time.monotonic(), self.store.learners()
+            learner = self.by_hash.get(keys.digest(key))
         if learner is None:
             return error(401, "a valid API key is required (Authorization: Bearer KEY); your instructor "
                          "hands out one key per learner", "authentication_error", "invalid_api_key")

@@ -51,3 +51,11 @@ def read(path: Path) -> dict[str, str]:
     """learner -> key from a keys file (the hub hands each learner theirs)."""
     with open(path, newline="") as handle:
         return {row["learner"]: row["key"] for row in csv.DictReader(handle)}
+
+
+def read_all(directory: Path) -> dict[str, str]:
+    """Every key a gateway handed out: keys.csv, then the files of learners added later."""
+    issued = {}
+    for path in [directory / "keys.csv", *sorted(directory.glob("keys-added-*.csv"))]:
+        issued.update(read(path))
+    return issued

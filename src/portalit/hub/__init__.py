@@ -128,7 +128,7 @@ def _gateway_keys(gateway, url, learners: list[str]) -> dict | None:
         raise PortalitError("--gateway needs --gateway-url, where learners reach it, e.g. http://127.0.0.1:8000/v1")
     base_url(url)  # a URL, or one clear error
     try:
-        issued = keys.read(Path(gateway) / KEYS_FILE)
+        issued = keys.read_all(Path(gateway))
     except (OSError, KeyError) as e:
         raise PortalitError(f"cannot read the gateway's keys in {Path(gateway) / KEYS_FILE}: {e}") from None
     missing = [n for n in learners if n not in issued]
