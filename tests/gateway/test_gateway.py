@@ -343,3 +343,26 @@ def test_learners_added_later_get_keys_of_their_own_and_in_without_a_restart(gat
             time.sleep(0.5)
     again = run_cli("gateway", "init", str(roster), "--out", str(gateway.directory))
     assert again.returncode == 2 and "already has a key" in again.stderr
+
+
+def test_a_roster_can_give_some_learners_limits_of_their_own(tmp_path):
+    needs_llama_server()
+    roster = tmp_path / "class.csv"
+    roster.write_text("learner,rpm,daily_tokens\nada,,\nta,20,\n")
+    done = run_cli("gateway", "init", str(roster), "--out", str(tmp_path / "gw"))
+    assert done.returncode == 0, done.stderr
+    running = serve(tmp_path / "gw", "--rpm", "2")
+    try:
+        ada, ta = running.client("ada"), running.client("ta")
+        for _ in range(2):
+            ada.chat.completions.create(model=CHAT, messages=[{"role": "user", "content": "Hi"}], max_tokens=1)
+        with pytest.raises(openai.RateLimitError, match="2 requests per minute"):
+            ada.chat.completions.create(model=CHAT, messages=[{"role": "user", "content": "Hi"}], max_tokens=1)
+        for _ in range(5):
+            ta.chat.completions.create(model=CHAT, messages=[{"role": "user", "content": "Hi"}], max_tokens=1)
+    finally:
+        running.stop()
+    roster.write_text("learner,rpm\nbo,many\n")
+    bad = run_cli("gateway", "init", str(roster), "--out", str(tmp_path / "gw2"))
+    assert bad.returncode == 2 and "line 2 (bo)" in bad.stderr and "rpm" in bad.stderr
+    assert not (tmp_path / "gw2").exists()

@@ -41,6 +41,7 @@ def init_gateway(roster_path, out) -> dict:
     twice = sorted({n for n in names if names.count(n) > 1})
     if twice:
         raise PortalitError(f"roster {roster_path} lists more than once: {', '.join(twice)}")
+    own = own_limits(Path(roster_path))  # checked before anything is made
     keys_file = out / KEYS_FILE
     if (out / FILE).exists():  # a gateway already: keys only for learners new to it, in a file of their own
         store = Store(out)
@@ -57,8 +58,36 @@ def init_gateway(roster_path, out) -> dict:
         store = Store(out, create=True)
     issued = [(name, keyfile.new_key()) for name in names]
     keyfile.write_once(keys_file, issued)  # first: a key stored but never shown would lock its learner out
-    store.add_learners({name: keyfile.digest(key) for name, key in issued})
+    store.add_learners({name: keyfile.digest(key) for name, key in issued}, own)
     return {"directory": str(out), "learners": len(issued), "keys": str(keys_file), "state": str(out / FILE)}
+
+
+LIMIT_COLUMNS = ("rpm", "tpm", "parallel", "daily_tokens")
+
+
+def own_limits(roster: Path) -> dict[str, dict]:
+    """Limits a roster sets for some learners (optional columns rpm, tpm, parallel, daily_tokens;
+    empty means the class's), checked as the command-line limits are."""
+    import csv
+
+    found = {}
+    with open(roster, newline="", encoding="utf-8-sig") as handle:
+        for number, row in enumerate(csv.DictReader(handle), start=2):
+            row = {(k or "").strip(): (v or "").strip() for k, v in row.items() if k is not None}
+            own = {}
+            for column in LIMIT_COLUMNS:
+                if row.get(column):
+                    try:
+                        own[column] = int(row[column])
+                    except ValueError:
+                        own[column] = row[column]
+            if own:
+                try:
+                    Limits(**own)
+                except PortalitError as e:
+                    raise PortalitError(f"roster {roster}, line {number} ({row.get('learner')}): {e}") from None
+                found[row.get("learner")] = own
+    return found
 
 
 def usage(directory) -> dict:

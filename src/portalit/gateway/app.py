@@ -79,6 +79,7 @@ class Gateway:
             # Learners added while it runs (`gateway init` again) are let in without a restart;
             # unknown keys trigger at most one reread every RELOAD_S.
             self.reloaded, self.by_hash = time.monotonic(), self.store.learners()
+            self.limiter.reload()
             learner = self.by_hash.get(keys.digest(key))
         if learner is None:
             return error(401, "a valid API key is required (Authorization: Bearer KEY); your instructor "

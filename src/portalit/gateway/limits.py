@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import time
 from collections import defaultdict, deque
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ..errors import PortalitError
 
@@ -40,14 +40,19 @@ class Limiter:
 
     def __init__(self, limits: Limits, store):
         self.limits, self.store = limits, store
+        self.reload()
         self.requests = defaultdict(deque)  # learner -> request start times
         self.tokens = defaultdict(deque)  # learner -> (time, tokens) of finished requests
         self.running = defaultdict(int)
 
+    def reload(self) -> None:
+        """Per-learner limits from the roster (a TA with more, say) over the class's."""
+        self.own = {n: replace(self.limits, **o) for n, o in self.store.overrides().items()}
+
     def admit(self, learner: str, now: float | None = None) -> None:
         """Raises Refused, naming the limit; otherwise counts the request as started."""
         now = time.monotonic() if now is None else now
-        lim = self.limits
+        lim = self.own.get(learner, self.limits)
         requests, tokens = self.requests[learner], self.tokens[learner]
         while requests and now - requests[0] >= self.WINDOW:
             requests.popleft()

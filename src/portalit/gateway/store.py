@@ -4,6 +4,7 @@ while it runs."""
 from __future__ import annotations
 
 import datetime
+import json
 import sqlite3
 import time
 from pathlib import Path
@@ -34,11 +35,19 @@ class Store:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA busy_timeout=5000")
         self.db.executescript(SCHEMA)
+        if "limits" not in [row[1] for row in self.db.execute("PRAGMA table_info(learners)")]:
+            self.db.execute("ALTER TABLE learners ADD COLUMN limits TEXT")  # per-learner overrides (JSON)
 
-    def add_learners(self, hashes: dict[str, str]) -> None:
-        now = time.time()
+    def add_learners(self, hashes: dict[str, str], overrides: dict[str, dict] | None = None) -> None:
+        now, overrides = time.time(), overrides or {}
         with self.db:
-            self.db.executemany("INSERT INTO learners VALUES (?, ?, ?)", [(n, h, now) for n, h in hashes.items()])
+            self.db.executemany("INSERT INTO learners (name, key_hash, created, limits) VALUES (?, ?, ?, ?)",
+                                [(n, h, now, json.dumps(overrides[n]) if overrides.get(n) else None)
+                                 for n, h in hashes.items()])
+
+    def overrides(self) -> dict[str, dict]:
+        """learner -> their own limits, where the roster set any."""
+        return {n: json.loads(v) for n, v in self.db.execute("SELECT name, limits FROM learners WHERE limits IS NOT NULL")}
 
     def learners(self) -> dict[str, str]:
         """key hash -> learner."""
