@@ -156,14 +156,10 @@ class Gateway:
                         if "error" in chunk:
                             await response.write(b"data: " + json.dumps(_openai_error(chunk)).encode() + b"\n\n")
                             break
-                        if chunk.get("choices") and not usage.get("final"):
-                            usage["completion_tokens"] = usage.get("completion_tokens", 0) + 1  # one token per event, until the count comes
-                        if chunk.get("usage"):
-                            usage.update(chunk["usage"], final=True)
-                            if not include_usage:
-                                chunk.pop("usage")
-                                if not chunk.get("choices"):
-                                    continue
+                        chunk = _counted(chunk, usage, include_usage)
+                        if chunk is None:
+                            continue
+                        data = json.dumps(chunk).encode()
                     await response.write(b"data: " + data + b"\n\n")
             except (ValueError, OSError) as e:  # the model server failed mid-answer: one error event
                 await response.write(b"data: " + json.dumps({"error": {
@@ -196,16 +192,9 @@ class Gateway:
         await response.prepare(request)
         try:
             async for chunk in chunks:
-                data = chunk.model_dump(exclude_none=True)
-                data["model"] = self.cloud["model"]
-                if data.get("usage"):
-                    usage.update(data["usage"], final=True)
-                    if not include_usage:
-                        data.pop("usage")
-                        if not data.get("choices"):
-                            continue
-                elif data.get("choices") and not usage.get("final"):
-                    usage["completion_tokens"] = usage.get("completion_tokens", 0) + 1
+                data = _counted({**chunk.model_dump(exclude_none=True), "model": self.cloud["model"]}, usage, include_usage)
+                if data is None:
+                    continue
                 await response.write(b"data: " + json.dumps(data).encode() + b"\n\n")
             await response.write(b"data: [DONE]\n\n")
         except Exception as e:
@@ -302,6 +291,21 @@ async def embed_reply(engine, model: str, texts: list[str], encoding: str, lock:
     data = [{"object": "embedding", "index": i, "embedding": _encode(v, encoding)} for i, v in enumerate(vectors)]
     return web.json_response({"object": "list", "model": model, "data": data,
                               "usage": {"prompt_tokens": used, "total_tokens": used}}), used
+
+
+def _counted(chunk: dict, usage: dict, include_usage: bool) -> dict | None:
+    """Counts a streamed chunk into `usage` (one token per content event until the engine's own
+    count arrives, so a learner who hangs up is still charged) and drops the usage the learner
+    did not ask for; None when nothing is left to send."""
+    if chunk.get("usage"):
+        usage.update(chunk["usage"], final=True)
+        if not include_usage:
+            chunk = {k: v for k, v in chunk.items() if k != "usage"}
+            if not chunk.get("choices"):
+                return None
+    elif chunk.get("choices") and not usage.get("final"):
+        usage["completion_tokens"] = usage.get("completion_tokens", 0) + 1
+    return chunk
 
 
 def _encode(vector, encoding: str):
