@@ -108,3 +108,29 @@ def test_start_gateway_keeps_keys_out_of_sight_and_reports_usage():
     finally:
         gateway.stop()
     assert not gateway.running()
+
+
+def test_a_restarted_gateway_keeps_its_port_keys_and_daily_counts():
+    from portalit.gateway import upstream
+    from portalit.session import Client
+
+    try:
+        upstream.binary()
+    except PortalitError as e:
+        pytest.skip(str(e))
+    gateway = selfhost.start_gateway(learners=("you", "classmate"), daily_tokens=40)
+    try:
+        you = Client("server", api_base=gateway.url, api_key_env=gateway.key_variable("you"))
+        with pytest.raises(PortalitError, match="daily quota of 40 tokens"):
+            for _ in range(20):  # bounded: each chat spends at least 30 tokens of the 40
+                you.chat("Say hello to the class, please.", max_tokens=8)
+        before, old_pid = gateway.url, gateway.pid
+        gateway.restart()
+        assert gateway.url == before and gateway.pid != old_pid and gateway.running()
+        with pytest.raises(PortalitError, match="daily quota of 40 tokens"):
+            you.chat("Hi", max_tokens=2)
+        classmate = Client("server", api_base=gateway.url, api_key_env=gateway.key_variable("classmate"))
+        assert classmate.chat("Hi", max_tokens=2).text is not None
+    finally:
+        gateway.stop()
+    assert not gateway.running()
