@@ -12,7 +12,8 @@ def test_doctor_json_shows_local_cpu_ready():
     body = json.loads(out.stdout)
     assert body["backends"]["local-cpu"]["ready"]
     assert "llama.cpp" in body["backends"]["local-cpu"]["detail"]
-    assert {m["name"] for m in body["embedded_models"] if m["installed"]} == {"smollm2-135m", "minilm", "glove-50d"}
+    assert {m["name"] for m in body["embedded_models"] if m["installed"]} == {"smollm2-135m", "gemma3-270m", "minilm", "glove-50d"}
+    assert len(body["chat_families"]) == 2
     assert set(body["backends"]) == {"local-cpu", "local-gpu", "server", "cloud"}
 
 

@@ -26,6 +26,7 @@ def report() -> dict:
     for m in models.CATALOGUE.values():
         entry = {"name": m.name, "kind": m.kind, "package": m.package, "licence": m.licence,
                  "source": m.source, "installed": m.installed()}
+        entry.update({k: getattr(m, k) for k in ("family", "note", "notice") if getattr(m, k)})
         if entry["installed"]:
             path = m.path()
             entry["path"] = str(path)
@@ -37,12 +38,14 @@ def report() -> dict:
     packages = {name: _version(name) for name in PACKAGES}
     missing = [f"{name}: not installed" for name, v in packages.items() if v is None]
     missing += [f"{e['name']}: {e['missing']}" for e in embedded if not e["installed"]]
+    families = sorted({e["family"] for e in embedded if e["kind"] == "chat" and e["installed"] and e.get("family")})
     return {
         "python": platform.python_version(),
         "prefix": sys.prefix,
         "active_backend": os.environ.get("PORTALIT_BACKEND") or backends.DEFAULT,
         "backends": status,
         "embedded_models": embedded,
+        "chat_families": families,
         "packages": packages,
         "offline": {k: os.environ.get(k) for k in ("LITELLM_LOCAL_MODEL_COST_MAP", "HF_HUB_OFFLINE",
                                                      "TRANSFORMERS_OFFLINE")},
@@ -66,6 +69,10 @@ def render(data: dict) -> str:
     for e in data["embedded_models"]:
         where = f"{e['size_mb']} MB, {e['licence']}" if e["installed"] else e["missing"]
         lines.append(f"  {'ok     ' if e['installed'] else 'missing'}  {e['name']:<13} {e['kind']:<9} {where}")
+        for key in ("note", "notice"):
+            if e.get(key):
+                lines.append(f"  {'':7}  {'':13} {'':9} {e[key]}")
+    lines.append(f"chat model families ready: {len(data['chat_families'])} ({', '.join(data['chat_families']) or 'none'})")
     lines += ["", "packages: " + ", ".join(f"{k} {v or 'MISSING'}" for k, v in data["packages"].items())]
     if data["missing"]:
         lines += ["", "missing:"] + [f"  {m}" for m in data["missing"]]

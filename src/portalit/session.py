@@ -8,6 +8,7 @@ litellm is imported on the first call, not at `import portalit` (see engines.bri
 from __future__ import annotations
 
 import logging
+import os
 import re
 import threading
 import time
@@ -75,6 +76,9 @@ class Client:
 
     def __init__(self, backend: str | None = None, model: str | None = None,
                  embed_model: str | None = None, **options):
+        if backend is None and model is None:
+            # a kernelspec may name the model as well as the backend (PORTALIT_MODEL)
+            model = os.environ.get("PORTALIT_MODEL", "").strip() or None
         self.spec = backends.get(backend)
         self.options = dict(options)
         self.target = self.spec.target(model, embed_model, **options)
@@ -229,6 +233,9 @@ class _translated_errors:
             raise PortalitError(
                 f"server {where} is unreachable; start one with `portalit serve` or give the right api_base"
             ) from None
+        if not where and ("Connection" in name or "connect" in text.lower()):
+            raise PortalitError(f"{target.backend} model {target.model!r} is unreachable from this machine "
+                                f"(no network, or the provider is down): {name}") from None
         if "Authentication" in name:
             raise PortalitError(f"{target.backend} model {target.model!r}: the provider refused the key "
                                 f"({name}); check the key variable") from None
@@ -301,7 +308,7 @@ def use(backend: str | None = None, model: str | None = None, **options) -> Clie
 
 
 def client() -> Client:
-    """The shared client: the last `use()`, else PORTALIT_BACKEND, else local-cpu."""
+    """The shared client: the last `use()`, else PORTALIT_BACKEND (and PORTALIT_MODEL), else local-cpu."""
     global _shared
     with _shared_lock:
         if _shared is None:

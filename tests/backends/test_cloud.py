@@ -79,3 +79,60 @@ def test_dotenv_key_does_not_outlive_its_test():
     import os
 
     assert os.environ.get("OPENAI_API_KEY") != SECRET
+
+
+PROVIDER_KEYS = ["OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GEMINI_API_KEY", "MISTRAL_API_KEY", "DEEPSEEK_API_KEY",
+                 "PORTALIT_CLOUD_MODEL"]
+
+
+@pytest.fixture
+def no_keys(monkeypatch, tmp_path):
+    for name in PROVIDER_KEYS:
+        monkeypatch.setenv(name, "placeholder")
+        monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)  # no .env above it
+    from portalit.backends import cloud
+
+    monkeypatch.setattr(cloud, "_chosen", None)  # no choice from an earlier test's use("cloud", model=...)
+    return monkeypatch
+
+
+@pytest.mark.parametrize("variable, model", [("ANTHROPIC_API_KEY", "anthropic/claude-haiku-4-5"),
+                                             ("GEMINI_API_KEY", "gemini/gemini-2.5-flash"),
+                                             ("MISTRAL_API_KEY", "mistral/mistral-small-latest")])
+def test_any_providers_key_makes_cloud_ready_with_that_provider(no_keys, variable, model):
+    assert not portalit.ready("cloud")
+    no_keys.setenv(variable, SECRET)
+    status = portalit.ready("cloud")
+    assert status and model in str(status) and SECRET not in str(status)
+    assert portalit.Client("cloud").model == model
+
+
+def test_portalit_cloud_model_chooses_the_cloud_model(no_keys, tmp_path):
+    (tmp_path / ".env").write_text("PORTALIT_CLOUD_MODEL=anthropic/claude-sonnet-4-5\n")
+    no_keys.setenv("PORTALIT_CLOUD_MODEL", "placeholder")  # so teardown removes what .env sets
+    no_keys.delenv("PORTALIT_CLOUD_MODEL")
+    assert portalit.Client("cloud").model == "anthropic/claude-sonnet-4-5"
+    status = portalit.ready("cloud")
+    assert not status and "ANTHROPIC_API_KEY" in str(status)
+    portalit.Client("cloud", model="gemini/gemini-2.5-flash")  # as the picker does: the latest choice wins
+    assert portalit.Client("cloud").model == "gemini/gemini-2.5-flash"
+    from portalit.backends import cloud
+
+    cloud._chosen = None
+    no_keys.setenv("PORTALIT_CLOUD_MODEL", "gpt-4o")
+    with pytest.raises(PortalitError, match=r"PORTALIT_CLOUD_MODEL='gpt-4o' must be a litellm id, provider/model"):
+        portalit.Client("cloud")
+
+
+def test_no_network_is_one_clear_line(no_keys):
+    # A provider nobody answers for: a loopback port with nothing listening stands in for no network.
+    no_keys.setenv("OPENAI_API_KEY", SECRET)
+    no_keys.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")
+    no_keys.setenv("OPENAI_API_BASE", "http://127.0.0.1:9/v1")
+    no_keys.setenv("PORTALIT_TIMEOUT", "5")
+    with pytest.raises(PortalitError) as info:
+        portalit.Client("cloud").chat("hi", max_tokens=2)
+    message = str(info.value)
+    assert message.startswith("cloud model 'openai/gpt-4o-mini' is unreachable from this machine (no network")
+    assert "\n" not in message and SECRET not in message

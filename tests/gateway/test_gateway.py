@@ -34,7 +34,7 @@ def test_keys_are_handed_out_once_and_stored_only_as_hashes(gateway):
 
 def test_a_learner_chats_streams_and_embeds_with_their_key(gateway):
     client = gateway.client("ada")
-    assert {m.id for m in client.models.list()} == {CHAT, "minilm", "glove-50d"}
+    assert {m.id for m in client.models.list()} == {CHAT, "gemma3-270m", "minilm", "glove-50d"}
     reply = client.chat.completions.create(model=CHAT, messages=[{"role": "user", "content": "Say hello."}],
                                            max_tokens=8, temperature=0)
     assert reply.choices[0].message.content and reply.usage.completion_tokens <= 8
@@ -49,6 +49,20 @@ def test_a_learner_chats_streams_and_embeds_with_their_key(gateway):
     assert [len(d.embedding) for d in vectors.data] == [384, 384]
     plain = client.embeddings.create(model="glove-50d", input="cat", encoding_format="float")
     assert len(plain.data[0].embedding) == 50
+
+
+def test_the_second_family_is_served_with_its_own_template_and_turn_end(gateway):
+    # Gemma's base model has no chat template: the gateway's llama-server gets the catalogue's, and
+    # the model's turn ends where it would start the next "User:" line, as in-process.
+    import portalit
+
+    client = gateway.client("ada")  # bob's requests are counted by the rate-limit test
+    ask = [{"role": "user", "content": "What is the capital of Japan?"}]
+    reply = client.chat.completions.create(model="gemma3-270m", messages=ask, max_tokens=24, temperature=0)
+    text = reply.choices[0].message.content
+    assert "Tokyo" in text and "User:" not in text
+    in_process = portalit.Client("local-cpu", model="gemma3-270m").chat(messages=ask, max_tokens=24)
+    assert "Tokyo" in in_process.text and reply.usage.prompt_tokens == in_process.usage["prompt_tokens"]
 
 
 def test_a_bad_or_missing_key_is_refused_without_echoing_it(gateway):

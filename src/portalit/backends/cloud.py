@@ -16,15 +16,41 @@ SUGGESTED_MODELS = ["openai/gpt-4o-mini", "openai/gpt-4o", "openai/gpt-4.1-mini"
                     "mistral/mistral-small-latest", "deepseek/deepseek-chat"]
 
 
+_chosen: str | None = None  # the cloud model last named in this process (the picker, or use("cloud", model=...))
+
+
+def configured_model() -> str:
+    """The cloud chat model to use when none is named: the one last chosen in this process (the
+    picker's), else $PORTALIT_CLOUD_MODEL (environment or .env), else the first suggested model
+    whose provider's key is set, else openai/gpt-4o-mini. So a learner with only an Anthropic or a
+    Gemini key gets that provider, and no lesson cell names one."""
+    if _chosen:
+        return _chosen
+    keys.load_dotenv()
+    chosen = os.environ.get("PORTALIT_CLOUD_MODEL", "").strip()
+    if chosen:
+        if "/" not in chosen:
+            raise PortalitError(f"PORTALIT_CLOUD_MODEL={chosen!r} must be a litellm id, provider/model, "
+                                f"e.g. one of: {', '.join(SUGGESTED_MODELS[:3])}")
+        return chosen
+    return next((m for m in SUGGESTED_MODELS if os.environ.get(keys.key_variable(m), "")), DEFAULT_MODEL)
+
+
 class Cloud(Backend):
     name = "cloud"
     summary = "any litellm provider; keys from the environment or a .env file"
     needs_key = True  # which variable depends on the provider: keys.key_variable(model)
-    default_model = DEFAULT_MODEL
     default_embed = DEFAULT_EMBED
 
+    @property
+    def default_model(self) -> str:
+        return configured_model()
+
     def target(self, model=None, embed_model=None, **options) -> Target:
+        global _chosen
         self.check_options(options)
+        if model:
+            _chosen = model
         model = model or self.default_model
         embed_model = embed_model or self.default_embed
         return Target(self.name, model, model, embed_model, embed_model, {"timeout": request_timeout()})

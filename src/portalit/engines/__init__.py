@@ -36,6 +36,12 @@ def resolve_chat_path(model: str) -> Path:
     )
 
 
+def template(model: str) -> tuple[str, str] | None:
+    """(chat template, turn stop) for a catalogue model whose file carries no template, else None."""
+    entry = models.CATALOGUE.get(model)
+    return (entry.chat_template, entry.stop) if entry is not None and entry.chat_template else None
+
+
 def check_cuda() -> None:
     import torch
 
@@ -56,13 +62,13 @@ def chat_engine(model: str, device: str = "cpu"):
     with _lock:
         if key not in _cache:
             if use_llama:
-                _cache[key] = llamacpp.LlamaCppChat(str(path))
+                _cache[key] = llamacpp.LlamaCppChat(str(path), template=template(model))
             else:
                 if device == "cpu" and path.suffix == ".gguf":
                     warnings.warn(FALLBACK_NOTE, RuntimeWarning, stacklevel=3)
                 from .transformers_chat import TransformersChat
 
-                _cache[key] = TransformersChat(path, device=device)
+                _cache[key] = TransformersChat(path, device=device, template=template(model))
         return _cache[key]
 
 

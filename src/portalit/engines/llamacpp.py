@@ -33,14 +33,27 @@ class LlamaCppChat:
 
     engine = "llama.cpp"
 
-    def __init__(self, path: str, n_ctx: int = 2048, n_threads: int | None = None):
+    def __init__(self, path: str, n_ctx: int = 2048, n_threads: int | None = None,
+                 template: tuple[str, str] | None = None):
         from llama_cpp import Llama
 
+        from llama_cpp._utils import suppress_stdout_stderr
+
         self.path = str(path)
-        self.llm = Llama(
-            model_path=self.path, n_ctx=n_ctx, n_threads=n_threads or default_threads(),
-            n_gpu_layers=0, verbose=False,
-        )
+        # verbose=False still lets llama.cpp print a note on Gemma's sliding-window cache straight to
+        # the process's stderr, which a notebook shows as a red warning: silence the load itself.
+        with suppress_stdout_stderr(disable=False):
+            self.llm = Llama(
+                model_path=self.path, n_ctx=n_ctx, n_threads=n_threads or default_threads(),
+                n_gpu_layers=0, verbose=False,
+            )
+        if template:  # the file has no chat template: the catalogue's, ending a turn at its stop text
+            from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+            text, stop = template
+            self.llm.chat_handler = Jinja2ChatFormatter(
+                text, eos_token=stop, bos_token=self.llm.detokenize([self.llm.token_bos()], special=True).decode(),
+                stop_token_ids=[self.llm.token_eos()]).to_chat_handler()
         self.lock = threading.Lock()
 
     def generate(self, messages, temperature=0.0, max_tokens=256, seed=0, stop=None) -> Generation:

@@ -14,7 +14,7 @@ class TransformersChat:
 
     engine = "transformers"
 
-    def __init__(self, path: str | Path, device: str = "cpu"):
+    def __init__(self, path: str | Path, device: str = "cpu", template: tuple[str, str] | None = None):
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
         from transformers.utils import logging as hf_logging
@@ -34,6 +34,9 @@ class TransformersChat:
             folder, local_files_only=True, dtype=dtype, **kwargs
         ).to(device)
         self.model.eval()
+        self.turn_stop = None
+        if template:  # the file has no chat template: the catalogue's, and the text that ends a turn
+            self.tokenizer.chat_template, self.turn_stop = template
         self.device = device
         self.lock = threading.Lock()
 
@@ -47,9 +50,10 @@ class TransformersChat:
         import torch
 
         torch.manual_seed(seed or 0)
+        stop = {"stop_strings": [self.turn_stop], "tokenizer": self.tokenizer} if self.turn_stop else {}
         if temperature and temperature > 0:
-            return {"do_sample": True, "temperature": float(temperature), "max_new_tokens": max_tokens}
-        return {"do_sample": False, "max_new_tokens": max_tokens}
+            return {"do_sample": True, "temperature": float(temperature), "max_new_tokens": max_tokens, **stop}
+        return {"do_sample": False, "max_new_tokens": max_tokens, **stop}
 
     def generate(self, messages, temperature=0.0, max_tokens=256, seed=0, stop=None) -> Generation:
         import torch
@@ -62,7 +66,7 @@ class TransformersChat:
             )
         n_prompt = inputs["input_ids"].shape[1]
         new = out[0, n_prompt:]
-        text = _cut(self.tokenizer.decode(new, skip_special_tokens=True), stop)
+        text = _cut(self.tokenizer.decode(new, skip_special_tokens=True), [*_listed(stop), self.turn_stop])
         finish = "length" if len(new) >= max_tokens else "stop"
         return Generation(text, n_prompt, int(len(new)), finish)
 
@@ -93,8 +97,12 @@ class TransformersChat:
             self.last_stream = Generation("", int(inputs["input_ids"].shape[1]), n, "stop")
 
 
+def _listed(stop) -> list:
+    return [stop] if isinstance(stop, str) else list(stop or [])
+
+
 def _cut(text: str, stop) -> str:
-    for s in [stop] if isinstance(stop, str) else (stop or []):
+    for s in _listed(stop):
         if s and s in text:
             text = text[: text.index(s)]
     return text

@@ -114,9 +114,23 @@ def _no_request_content(record: logging.LogRecord) -> bool:
     return True
 
 
+class Upstreams(dict):
+    """{chat model: its running LlamaServer}; close() stops them all."""
+
+    def close(self) -> None:
+        for server in self.values():
+            server.close()
+
+
+def chat_models() -> list[str]:
+    """The catalogue's chat models that are installed: the gateway serves each of them."""
+    return [m.name for m in models.CATALOGUE.values() if m.kind == "chat" and m.installed()]
+
+
 async def start(directory, host: str = "127.0.0.1", port: int = 8000, limits: Limits = Limits(),
-                slots: int = 8, model: str = models.DEFAULT_CHAT, context: int = 2048, cloud: dict | None = None):
-    """Starts llama-server and the gateway in this event loop; returns (runner, upstream, url)."""
+                slots: int = 8, chat: list[str] | None = None, context: int = 2048, cloud: dict | None = None):
+    """Starts one llama-server per chat model and the gateway in this event loop; returns
+    (runner, upstreams, url)."""
     from aiohttp import web
 
     from .. import engines
@@ -134,11 +148,18 @@ async def start(directory, host: str = "127.0.0.1", port: int = 8000, limits: Li
         if missing:
             raise PortalitError(f"--cloud-model {cloud['model']} needs {', '.join(missing)} in the environment or a .env file")
         await asyncio.get_running_loop().run_in_executor(None, bridge.litellm)  # its import takes seconds: not per request
-    upstream = await asyncio.get_running_loop().run_in_executor(
-        None, lambda: LlamaServer(model, slots=slots, context=context, log=directory / "llama-server.log").start())
+    loop = asyncio.get_running_loop()
+    upstream = Upstreams()
+    try:
+        for name in chat or chat_models():
+            upstream[name] = LlamaServer(name, slots=slots, context=context, log=directory / f"llama-server-{name}.log")
+        await asyncio.gather(*[loop.run_in_executor(None, server.start) for server in upstream.values()])
+    except BaseException:
+        upstream.close()
+        raise
     embedders = {name: engines.embed_engine(name) for name in EMBED_MODELS}
-    gateway = Gateway(store, Limiter(limits, store), upstream.url + "/v1/chat/completions", model, context, embedders,
-                      cloud)
+    gateway = Gateway(store, Limiter(limits, store), {name: s.url + "/v1/chat/completions" for name, s in upstream.items()},
+                      context, embedders, cloud)
     runner = web.AppRunner(gateway.app(), handler_cancellation=True, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, host, port, backlog=1024)
@@ -164,7 +185,7 @@ def serve(directory, host="127.0.0.1", port=8000, limits: Limits = Limits(), slo
 
     async def main():
         runner, upstream, url = await start(directory, host, port, limits, slots, cloud=cloud)
-        print(f"portalit gateway: {url} ({slots} parallel slots; limits per learner: {limits.rpm} requests/min, "
+        print(f"portalit gateway: {url} ({', '.join(upstream)}, {slots} parallel slots each; limits per learner: {limits.rpm} requests/min, "
               f"{limits.tpm} tokens/min, {limits.parallel} at once, {limits.daily_tokens} tokens/day)", flush=True)
         try:
             await stop_signal()

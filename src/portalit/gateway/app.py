@@ -18,6 +18,7 @@ import time
 
 from aiohttp import ClientSession, ClientTimeout, web
 
+from .. import engines
 from . import keys, validate
 from .limits import Refused
 
@@ -39,10 +40,9 @@ def error(status: int, message: str, kind: str, code: str | None = None, param: 
 
 
 class Gateway:
-    def __init__(self, store, limiter, chat_url: str, chat_model: str, context: int, embedders: dict,
-                 cloud: dict | None = None):
+    def __init__(self, store, limiter, chat_urls: dict, context: int, embedders: dict, cloud: dict | None = None):
         self.store, self.limiter = store, limiter
-        self.chat_url, self.chat_model, self.context = chat_url, chat_model, context
+        self.chat_urls, self.context = chat_urls, context  # {local chat model: its llama-server's URL}
         # An optional cloud model behind the instructor's key: {"model": litellm id, "api_base": ...}.
         # The key stays in this process's environment; learners only ever hold their gateway key.
         self.cloud = cloud
@@ -92,7 +92,7 @@ class Gateway:
         return web.json_response({"status": "ok"})
 
     async def models(self, request):
-        names = [self.chat_model, *self.embedders] + ([self.cloud["model"]] if self.cloud else [])
+        names = [*self.chat_urls, *self.embedders] + ([self.cloud["model"]] if self.cloud else [])
         return web.json_response({"object": "list", "data": [
             {"id": m, "object": "model", "created": self.created, "owned_by": "portalit"} for m in names]})
 
@@ -108,8 +108,12 @@ class Gateway:
     async def chat(self, request):
         learner = request[LEARNER]
         body = await read_json(request)
-        served = {self.chat_model: self.context, **({self.cloud["model"]: CLOUD_MAX_TOKENS} if self.cloud else {})}
+        served = {**{m: self.context for m in self.chat_urls}, **({self.cloud["model"]: CLOUD_MAX_TOKENS} if self.cloud else {})}
         wanted = validate.chat(body, list(served), served)
+        turn_stop = (engines.template(wanted["model"]) or (None, None))[1]
+        if turn_stop and wanted["model"] in self.chat_urls:  # a base model's turn ends where it writes "User:"
+            asked = wanted.get("stop") or []
+            wanted["stop"] = [*([asked] if isinstance(asked, str) else asked), turn_stop]
         refused = self._admit(learner)
         if refused:
             return refused
@@ -129,7 +133,7 @@ class Gateway:
             log.info("%s chat %d tokens %.2f s", learner, prompt + completion, time.perf_counter() - started)
 
     async def _complete(self, wanted: dict, usage: dict):
-        async with self.session.post(self.chat_url, json=wanted) as upstream:
+        async with self.session.post(self.chat_urls[wanted["model"]], json=wanted) as upstream:
             payload = await upstream.json(content_type=None)
             if upstream.status != 200:
                 return self._upstream_error(upstream.status, payload)
@@ -140,7 +144,7 @@ class Gateway:
         """Relays llama-server's events; `usage` is filled as soon as the engine reports it, so
         a learner who hangs up mid-answer is still charged for what ran."""
         wanted = {**wanted, "stream_options": {"include_usage": True}}  # counted either way
-        async with self.session.post(self.chat_url, json=wanted) as upstream:
+        async with self.session.post(self.chat_urls[wanted["model"]], json=wanted) as upstream:
             if upstream.status != 200:
                 return self._upstream_error(upstream.status, await upstream.json(content_type=None))
             response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})

@@ -51,6 +51,7 @@ class LlamaServer:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process = None
+        self.template_file: Path | None = None
 
     def start(self, timeout: float = 120.0) -> "LlamaServer":
         from ..engines.llamacpp import default_threads
@@ -59,6 +60,14 @@ class LlamaServer:
                    "--port", str(self.port), "--parallel", str(self.slots),
                    "--ctx-size", str(self.context * self.slots), "--threads", str(self.threads or default_threads()),
                    "--no-webui", "--log-verbosity", "2"]
+        template = engines.template(self.alias)
+        if template:  # the file has no chat template: the catalogue's, as in every other engine
+            import tempfile
+
+            with tempfile.NamedTemporaryFile("w", suffix=".jinja", prefix="portalit-template-", delete=False) as f:
+                f.write(template[0])
+            self.template_file = Path(f.name)
+            command += ["--jinja", "--chat-template-file", f.name]
         # Its log goes to a file: a pipe nobody reads would fill and stall the server.
         log = open(self.log, "ab") if self.log else subprocess.DEVNULL
         self.process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
@@ -81,6 +90,8 @@ class LlamaServer:
         raise PortalitError(f"llama-server did not become ready within {timeout:.0f} s")
 
     def close(self) -> None:
+        if self.template_file:
+            self.template_file.unlink(missing_ok=True)
         if self.process and self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
             try:
