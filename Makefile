@@ -37,8 +37,10 @@ $(STAMP): requirements.txt pyproject.toml kernels/*/kernel.json
 	for k in kernels/*/; do $(BIN)/jupyter kernelspec install "$$k" --sys-prefix --replace >/dev/null; done
 	$(MAKE) --no-print-directory llama-server
 	@echo "Warming caches (numba compiles umap once: ~25 s)"
-	$(BIN)/python -c "import umap, litellm, portalit; from portalit import models; models.load_glove(); portalit.Client('local-cpu').chat('Hi', max_tokens=2); portalit.Client('local-cpu').embed('warm up')"
+	$(BIN)/python -c "import umap, litellm, portalit; from portalit import models; models.load_glove(); portalit.Client('local-cpu').chat('Hi', max_tokens=2); portalit.Client('local-cpu', model='gemma3-270m').chat('Hi', max_tokens=2); portalit.Client('local-cpu').embed('warm up')"
 	$(BIN)/portalit doctor
+	@echo "Measuring the prompt patterns on both model families (once, ~5 min; lessons 00-02 read it)"
+	$(BIN)/portalit eval transfer
 	touch $(STAMP)
 
 # llama.cpp's own server (parallel slots, continuous batching) for `portalit gateway`, built from

@@ -58,7 +58,7 @@ def test_run_uses_the_shared_client_and_prints_progress(capsys):
     portalit.use("local-cpu")
     results = suite.run([capital_task("one"), capital_task("two")])
     out = capsys.readouterr().out
-    assert "[1/2] local-cpu: one" in out and "[2/2] local-cpu: two" in out and "2/2 passed" in out
+    assert "[1/2] local-cpu smollm2-135m: one" in out and "[2/2] local-cpu smollm2-135m: two" in out and "2/2 passed" in out
     assert [r.task for r in results] == ["one", "two"]
 
 

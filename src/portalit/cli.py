@@ -54,9 +54,13 @@ def build_parser() -> Parser:
     a.add_argument("--include-inputs", action="store_true", help="let the input words be answers")
     a.add_argument("--json", action="store_true")
 
-    ev = sub.add_parser("eval", help="evaluate on a benchmark")
-    ev.add_argument("task", choices=["analogies"])
-    ev.add_argument("--restrict-vocab", type=int, default=None)
+    ev = sub.add_parser("eval", help="evaluate on a benchmark: word analogies, or prompt patterns across models")
+    ev.add_argument("task", choices=["analogies", "transfer"])
+    ev.add_argument("--restrict-vocab", type=int, default=None, help="analogies: only the N most frequent words")
+    ev.add_argument("--models", default="smollm2-135m,gemma3-270m",
+                    help="transfer: catalogue models and/or cloud ids (e.g. openai/gpt-4o-mini), comma-separated")
+    ev.add_argument("--cases", type=int, default=None, help="transfer: only the first N cases of each pattern (a quick look)")
+    ev.add_argument("--fresh", action="store_true", help="transfer: measure again, ignoring an earlier measurement")
     ev.add_argument("--json", action="store_true")
 
     s = sub.add_parser("serve", help="the embedded models as an OpenAI-compatible server")
@@ -174,6 +178,8 @@ def cmd_analogy(args) -> int:
 
 
 def cmd_eval(args) -> int:
+    if args.task == "transfer":
+        return _eval_transfer(args)
     from . import geometry
 
     if args.restrict_vocab is not None and args.restrict_vocab < 1:
@@ -181,6 +187,20 @@ def cmd_eval(args) -> int:
     result = geometry.evaluate_analogies(restrict_vocab=args.restrict_vocab)
     text = (f"Google analogies on glove-50d: {result['answered']}/{result['questions']} answered, "
             f"accuracy {result['accuracy']:.3f}, {result['seconds']:.1f} s")
+    _emit(result, args.json, text)
+    return 0
+
+
+def _eval_transfer(args) -> int:
+    from . import transfer
+
+    if args.cases is not None and args.cases < 2:
+        raise PortalitError(f"--cases {args.cases} must be at least 2 (an interval needs cases to resample)")
+    progress = lambda line: print(line, file=sys.stderr, flush=True)  # noqa: E731
+    result = transfer.measure(args.models, limit=args.cases, cache=not args.fresh, progress=progress)
+    text = transfer.render(result)
+    if result.get("cached"):
+        text += f"\n(measured earlier in {result['seconds']:.0f} s: {result['cached']}; --fresh measures again)"
     _emit(result, args.json, text)
     return 0
 

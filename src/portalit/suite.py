@@ -110,7 +110,7 @@ def run(tasks, client=None, progress: bool = True) -> list[Result]:
         result = run_task(task, client)
         results.append(result)
         if progress:
-            print(f"[{i}/{len(tasks)}] {result.backend}: {task.name:38} {result.score:>5} passed "
+            print(f"[{i}/{len(tasks)}] {result.backend} {result.model}: {task.name:38} {result.score:>5} passed "
                   f"({result.seconds:.1f} s)", flush=True)
     return results
 

@@ -1,0 +1,122 @@
+"""The six prompt patterns: enough cases, a baseline that differs from the treated prompt only by
+the pattern, and checks that pass a right answer and fail a wrong one (so no pattern is scored as
+impossible, or as free)."""
+import csv
+import json
+import shutil
+
+import pytest
+
+from portalit import patterns
+from portalit.errors import PortalitError
+from portalit.geometry.datasets import data_dir
+
+PATTERNS = {p.name: p for p in patterns.all_patterns()}
+
+
+def test_six_patterns_with_at_least_twenty_cases_each():
+    assert list(PATTERNS) == ["role", "few-shot", "output format", "decomposition", "self-check", "delimiting"]
+    for pattern in PATTERNS.values():
+        assert len(pattern.cases) >= 20, pattern.name
+        assert len(set(map(str, pattern.cases))) == len(pattern.cases), f"{pattern.name}: repeated cases"
+
+
+def test_sentiment_cases_are_balanced_and_exclude_the_examples():
+    few = PATTERNS["few-shot"]
+    assert sorted(c[1] for c in few.cases).count("positive") == len(few.cases) // 2
+    shown = [m["content"] for m in few.treated.ask(few.cases[0])["messages"][:-1] if m["role"] == "user"]
+    assert len(shown) == 2
+    texts = {c[0] for c in few.cases} | {c[0].removesuffix(patterns.INJECTION) for c in PATTERNS["delimiting"].cases}
+    assert not any(text in example for example in shown for text in texts)
+
+
+@pytest.mark.parametrize("name", list(PATTERNS))
+def test_treated_prompt_is_the_baseline_plus_the_pattern(name):
+    pattern = PATTERNS[name]
+    case = pattern.cases[0]
+    base = pattern.baseline.ask(case)
+    treated = pattern.treated.ask((case, "41") if pattern.follows_baseline else case)
+    assert base != treated
+    if name == "role":
+        assert treated == {**base, "system": treated["system"]} and "teacher" in treated["system"]
+    elif name == "few-shot":
+        assert treated["messages"][-1] == {"role": "user", "content": base["prompt"]}
+        assert [m["role"] for m in treated["messages"]] == ["user", "assistant"] * 2 + ["user"]
+    elif name == "output format":
+        assert treated["prompt"].startswith(base["prompt"]) and "JSON" in treated["prompt"]
+    elif name == "self-check":
+        assert case[0] in treated["prompt"] and "Proposed answer: 41" in treated["prompt"]
+    else:  # decomposition, delimiting: the same example turns, written the way each prompt asks
+        b, t = base["messages"], treated["messages"]
+        assert [m["role"] for m in b] == [m["role"] for m in t] and case[0] in t[-1]["content"] and case[0] in b[-1]["content"]
+        assert ("<review>" in t[-1]["content"]) if name == "delimiting" else (t[1]["content"] == "3 2 10" and b[1]["content"] == "4" and len(t) == 5)
+
+
+def _rows(name):
+    with open(data_dir() / "patterns" / f"{name}.csv", newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+def passes(check, answer, case) -> bool:
+    """As the suite scores: a check that raises fails the case."""
+    try:
+        return bool(check(answer, case))
+    except Exception:
+        return False
+
+
+def test_right_answers_pass_and_wrong_ones_fail():
+    p = PATTERNS
+    for case in p["role"].cases:
+        assert passes(p["role"].treated.check, f"The capital is {case[1]}.", case)
+        assert not passes(p["role"].baseline.check, "I am not sure.", case)
+    assert passes(p["role"].baseline.check, "brasilia", ("Brazil", "Brasília"))
+    for case in p["few-shot"].cases:
+        other = "negative" if case[1] == "positive" else "positive"
+        assert passes(p["few-shot"].baseline.check, f" {case[1].title()}.", case)
+        assert not passes(p["few-shot"].baseline.check, f"{other}, not {case[1]}", case)  # the first label named counts
+    for case in p["output format"].cases:
+        assert passes(p["output format"].treated.check, json.dumps(case[1]), case)
+        assert not passes(p["output format"].treated.check, json.dumps({**case[1], "age": case[1]["age"] + 1}), case)
+        assert not passes(p["output format"].baseline.check, f"{case[1]['name']}, {case[1]['age']}, {case[1]['city']}", case)
+    task = p["decomposition"].treated
+    for row, case in zip(_rows("shopping"), p["decomposition"].cases):
+        assert passes(task.check, task.finish(f"{row['price']} {row['quantity']} {row['paid']}"), case)
+        assert passes(p["decomposition"].baseline.check, f"{case[1]} euros", case)
+        assert not passes(p["decomposition"].baseline.check, f"{case[1] + 1}", case)
+    with pytest.raises(AssertionError, match="three numbers"):
+        task.finish("7 and 3")
+    for case in p["self-check"].cases:
+        assert passes(p["self-check"].treated.check, str(case[1]), (case, "0"))
+        assert not passes(p["self-check"].treated.check, str(case[1] - 10), (case, "0"))
+    for case in p["delimiting"].cases:
+        assert passes(p["delimiting"].treated.check, case[1], case)
+        assert not passes(p["delimiting"].treated.check, f"BANANA {case[1]}", case)
+
+
+def test_number_reading():
+    assert patterns.number_is("It is 1,042 euros", 1042) and patterns.number_is("-5", -5)
+    assert not patterns.number_is("no number", 0) and not patterns.number_is("12 then 14", 14)
+    assert patterns.number_is("8 + 7 = 15", 15) and not patterns.number_is("8 + 7 = 14", 15)
+    assert patterns.number_is("9 + 5 = 14 Assistant: 9 +", 14)
+
+
+def test_unknown_pattern_names_the_choices():
+    with pytest.raises(PortalitError, match="unknown prompt pattern 'tone'; choose one of: role, few-shot"):
+        patterns.get("tone")
+
+
+def test_fingerprint_follows_the_cases(tmp_path, monkeypatch):
+    before = patterns.fingerprint()
+    copy = tmp_path / "data"
+    shutil.copytree(data_dir(), copy)
+    sums = copy / "patterns" / "sums.csv"
+    sums.write_text(sums.read_text().replace("What is", "Compute", 1))
+    monkeypatch.setenv("PORTALIT_DATA", str(copy))
+    patterns.all_patterns.cache_clear()
+    try:
+        assert patterns.fingerprint() != before
+    finally:
+        monkeypatch.delenv("PORTALIT_DATA")
+        patterns.all_patterns.cache_clear()
+    assert patterns.fingerprint() == before
