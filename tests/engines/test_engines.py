@@ -43,3 +43,22 @@ def test_without_llama_cpp_the_same_model_runs_through_transformers():
     assert engine == "transformers"
     assert "Paris" in text
     assert warned == "True"
+
+
+def test_a_base_model_chats_through_its_transcript_and_stops_at_the_next_user_line():
+    client = __import__("portalit").Client("local-cpu", model="gemma3-270m")
+    answer = client.chat("What is the capital of Japan?", max_tokens=24)
+    assert "Tokyo" in answer.text and "User:" not in answer.text
+    streamed = "".join(client.stream("What is the capital of Japan?", max_tokens=24))
+    assert streamed == answer.text
+    engine = engines.chat_engine("gemma3-270m")
+    assert engine.llm.chat_handler is not None  # the catalogue's template, not llama.cpp's guess
+
+
+def test_a_streamed_stop_text_split_over_pieces_is_held_back():
+    from portalit.engines.transformers_chat import _held_back
+
+    pieces = [" The", " capital", " is", " Tokyo.", "\n", "User", ":", " more"]
+    assert "".join(_held_back(pieces, ["\nUser:"])) == " The capital is Tokyo."
+    assert "".join(_held_back(["no", " stop"], ["\nUser:", None])) == "no stop"
+    assert list(_held_back(["\nUser: x"], ["\nUser:"])) == []

@@ -89,12 +89,33 @@ class TransformersChat:
             worker = threading.Thread(target=run, daemon=True)
             worker.start()
             n = 0
-            for piece in streamer:
-                if piece:
-                    n += 1
-                    yield piece
+            for piece in _held_back(streamer, [*_listed(stop), self.turn_stop]):
+                n += 1
+                yield piece
+            for _ in streamer:  # generation stops at a stop text on its own; drain what it sent
+                pass
             worker.join()
             self.last_stream = Generation("", int(inputs["input_ids"].shape[1]), n, "stop")
+
+
+def _held_back(pieces, stops) -> Iterator[str]:
+    """The pieces, ending before the first stop text: the tail that could still begin one is held
+    back until it cannot (a stop text may arrive split over several pieces)."""
+    stops = [s for s in stops if s]
+    keep = max((len(s) for s in stops), default=1) - 1
+    pending = ""
+    for piece in pieces:
+        pending += piece
+        found = [pending.index(s) for s in stops if s in pending]
+        if found:
+            if pending[:min(found)]:
+                yield pending[:min(found)]
+            return
+        if len(pending) > keep:
+            yield pending[:len(pending) - keep]
+            pending = pending[len(pending) - keep:]
+    if pending:
+        yield pending
 
 
 def _listed(stop) -> list:
