@@ -8,6 +8,14 @@ from portalit import selfhost
 from portalit.errors import PortalitError
 
 
+@pytest.fixture
+def llama_server():
+    """The gateway's tests need llama-server (built by make setup): skipped, with why, without it."""
+    from tests.gateway.conftest import needs_llama_server
+
+    needs_llama_server()
+
+
 @pytest.fixture(scope="module")
 def served():
     server = selfhost.start_server()
@@ -85,16 +93,11 @@ def test_concurrency_must_be_positive():
         selfhost.concurrent_load(None, "x", 0)
 
 
-def test_start_gateway_keeps_keys_out_of_sight_and_reports_usage():
+def test_start_gateway_keeps_keys_out_of_sight_and_reports_usage(llama_server):
     import os
 
-    from portalit.gateway import upstream
     from portalit.session import Client
 
-    try:
-        upstream.binary()
-    except PortalitError as e:
-        pytest.skip(str(e))
     gateway = selfhost.start_gateway(learners=("you", "classmate"), rpm=5)
     try:
         name = gateway.key_variable("you")
@@ -110,14 +113,9 @@ def test_start_gateway_keeps_keys_out_of_sight_and_reports_usage():
     assert not gateway.running()
 
 
-def test_a_restarted_gateway_keeps_its_port_keys_and_daily_counts():
-    from portalit.gateway import upstream
+def test_a_restarted_gateway_keeps_its_port_keys_and_daily_counts(llama_server):
     from portalit.session import Client
 
-    try:
-        upstream.binary()
-    except PortalitError as e:
-        pytest.skip(str(e))
     gateway = selfhost.start_gateway(learners=("you", "classmate"), daily_tokens=40)
     try:
         you = Client("server", api_base=gateway.url, api_key_env=gateway.key_variable("you"))
