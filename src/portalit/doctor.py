@@ -27,17 +27,20 @@ def report() -> dict:
         entry = {"name": m.name, "kind": m.kind, "package": m.package, "licence": m.licence,
                  "source": m.source, "installed": m.installed()}
         entry.update({k: getattr(m, k) for k in ("family", "note", "notice") if getattr(m, k)})
+        tuned = isinstance(m, models.TunedModel)
         if entry["installed"]:
-            path = m.path()
+            path = m.adapter() if tuned else m.path()  # a tuned model: its adapter (the base is listed)
             entry["path"] = str(path)
             entry["size_mb"] = round(_size(path) / 1e6, 1)
+        elif tuned:  # built on this machine, not installed: the course runs without it until then
+            entry["to_build"] = f"run `{m.built_by}`"
         else:
             entry["missing"] = f"pip install --no-deps {m.package}"
         embedded.append(entry)
     status = {name: spec.status().to_dict() for name, spec in backends.BACKENDS.items()}
     packages = {name: _version(name) for name in PACKAGES}
     missing = [f"{name}: not installed" for name, v in packages.items() if v is None]
-    missing += [f"{e['name']}: {e['missing']}" for e in embedded if not e["installed"]]
+    missing += [f"{e['name']}: {e['missing']}" for e in embedded if "missing" in e]
     families = sorted({e["family"] for e in embedded if e["kind"] == "chat" and e["installed"] and e.get("family")})
     return {
         "python": platform.python_version(),
@@ -67,11 +70,12 @@ def render(data: dict) -> str:
         lines.append(f"  {'ready    ' if s['ready'] else 'not ready'}  {name:<10} {s['detail']}")
     lines += ["", "embedded models (shipped in PyPI packages, never downloaded):"]
     for e in data["embedded_models"]:
-        where = f"{e['size_mb']} MB, {e['licence']}" if e["installed"] else e["missing"]
-        lines.append(f"  {'ok     ' if e['installed'] else 'missing'}  {e['name']:<13} {e['kind']:<9} {where}")
+        where = f"{e['size_mb']} MB, {e['licence']}" if e["installed"] else e.get("missing") or e["to_build"]
+        state = "ok     " if e["installed"] else "missing" if "missing" in e else "unbuilt"
+        lines.append(f"  {state}  {e['name']:<19} {e['kind']:<9} {where}")
         for key in ("note", "notice"):
             if e.get(key):
-                lines.append(f"  {'':7}  {'':13} {'':9} {e[key]}")
+                lines.append(f"  {'':7}  {'':19} {'':9} {e[key]}")
     lines.append(f"chat model families ready: {len(data['chat_families'])} ({', '.join(data['chat_families']) or 'none'})")
     lines += ["", "packages: " + ", ".join(f"{k} {v or 'MISSING'}" for k, v in data["packages"].items())]
     if data["missing"]:

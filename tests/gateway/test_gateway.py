@@ -14,6 +14,8 @@ from urllib.parse import urlparse
 import openai
 import pytest
 
+from portalit import models
+
 from tests.conftest import run_cli
 
 from .conftest import make_gateway, needs_llama_server, serve
@@ -34,7 +36,8 @@ def test_keys_are_handed_out_once_and_stored_only_as_hashes(gateway):
 
 def test_a_learner_chats_streams_and_embeds_with_their_key(gateway):
     client = gateway.client("ada")
-    assert {m.id for m in client.models.list()} == {CHAT, "gemma3-270m", "minilm", "glove-50d"}
+    tuned = {"smollm2-135m-router"} if models.get("smollm2-135m-router").installed() else set()
+    assert {m.id for m in client.models.list()} == {CHAT, "gemma3-270m", "minilm", "glove-50d"} | tuned
     reply = client.chat.completions.create(model=CHAT, messages=[{"role": "user", "content": "Say hello."}],
                                            max_tokens=8, temperature=0)
     assert reply.choices[0].message.content and reply.usage.completion_tokens <= 8
@@ -63,6 +66,24 @@ def test_the_second_family_is_served_with_its_own_template_and_turn_end(gateway)
     assert "Tokyo" in text and "User:" not in text
     in_process = portalit.Client("local-cpu", model="gemma3-270m").chat(messages=ask, max_tokens=24)
     assert "Tokyo" in in_process.text and reply.usage.prompt_tokens == in_process.usage["prompt_tokens"]
+
+
+def test_the_tuned_router_is_served_with_its_adapter_as_in_process(gateway):
+    # llama-server loads the GGUF adapter onto the packaged base (--lora): the same answers as the
+    # shared client's llama.cpp.
+    import portalit
+    from portalit.tune import data
+
+    if not models.get("smollm2-135m-router").installed():
+        pytest.skip("the router is not built here (make setup runs `portalit tune`)")
+    client = gateway.client("cat")  # 3 of cat's 8 requests a minute; ada's go to the other tests
+    questions = [e.question for e in data.load("heldout")[::33]]
+    served = [client.chat.completions.create(model="smollm2-135m-router", messages=[{"role": "user", "content": q}],
+                                             max_tokens=4, temperature=0).choices[0].message.content for q in questions]
+    local = portalit.Client("local-cpu", model="smollm2-135m-router")
+    in_process = [local.chat(q, max_tokens=4).text for q in questions]
+    assert all(data.lesson_of(a) for a in served)
+    assert sum(data.lesson_of(a) == data.lesson_of(b) for a, b in zip(served, in_process)) >= len(questions) - 1
 
 
 def test_a_bad_or_missing_key_is_refused_without_echoing_it(gateway):

@@ -14,7 +14,7 @@ from .. import models
 from ..errors import PortalitError
 from . import llamacpp
 
-_cache: dict[tuple[str, str, str], object] = {}
+_cache: dict[tuple, object] = {}
 _lock = threading.Lock()
 
 FALLBACK_NOTE = (
@@ -58,17 +58,20 @@ def chat_engine(model: str, device: str = "cpu"):
     if device == "cuda":
         check_cuda()
     use_llama = device == "cpu" and path.suffix == ".gguf" and llamacpp.available()
-    key = ("chat", str(path), device)
+    lora = models.lora_path(model) if model in models.CATALOGUE else None
+    key = ("chat", str(path), device, str(lora or ""))
     with _lock:
         if key not in _cache:
             if use_llama:
-                _cache[key] = llamacpp.LlamaCppChat(str(path), template=template(model))
+                _cache[key] = llamacpp.LlamaCppChat(str(path), template=template(model), lora=lora)
             else:
                 if device == "cpu" and path.suffix == ".gguf":
                     warnings.warn(FALLBACK_NOTE, RuntimeWarning, stacklevel=3)
                 from .transformers_chat import TransformersChat
 
-                _cache[key] = TransformersChat(path, device=device, template=template(model))
+                # transformers takes the adapter in peft's format, saved beside the GGUF one.
+                adapter = lora.parent / "peft" if lora else None
+                _cache[key] = TransformersChat(path, device=device, template=template(model), adapter=adapter)
         return _cache[key]
 
 

@@ -34,7 +34,7 @@ class LlamaCppChat:
     engine = "llama.cpp"
 
     def __init__(self, path: str, n_ctx: int = 2048, n_threads: int | None = None,
-                 template: tuple[str, str] | None = None):
+                 template: tuple[str, str] | None = None, lora=None):
         from llama_cpp import Llama
 
         from llama_cpp._utils import suppress_stdout_stderr
@@ -45,7 +45,7 @@ class LlamaCppChat:
         with suppress_stdout_stderr(disable=False):
             self.llm = Llama(
                 model_path=self.path, n_ctx=n_ctx, n_threads=n_threads or default_threads(),
-                n_gpu_layers=0, verbose=False,
+                n_gpu_layers=0, verbose=False, lora_path=str(lora) if lora else None,
             )
         if template:  # the file has no chat template: the catalogue's, ending a turn at its stop text
             from llama_cpp.llama_chat_format import Jinja2ChatFormatter

@@ -14,7 +14,8 @@ class TransformersChat:
 
     engine = "transformers"
 
-    def __init__(self, path: str | Path, device: str = "cpu", template: tuple[str, str] | None = None):
+    def __init__(self, path: str | Path, device: str = "cpu", template: tuple[str, str] | None = None,
+                 adapter: Path | None = None):
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
         from transformers.utils import logging as hf_logging
@@ -32,7 +33,12 @@ class TransformersChat:
         self.tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True, **kwargs)
         self.model = AutoModelForCausalLM.from_pretrained(
             folder, local_files_only=True, dtype=dtype, **kwargs
-        ).to(device)
+        )
+        if adapter:  # a LoRA adapter (peft's folder), merged in: then it runs as fast as the base
+            from peft import PeftModel
+
+            self.model = PeftModel.from_pretrained(self.model, str(adapter)).merge_and_unload()
+        self.model = self.model.to(device)
         self.model.eval()
         self.turn_stop = None
         if template:  # the file has no chat template: the catalogue's, and the text that ends a turn

@@ -60,6 +60,11 @@ class LlamaServer:
                    "--port", str(self.port), "--parallel", str(self.slots),
                    "--ctx-size", str(self.context * self.slots), "--threads", str(self.threads or default_threads()),
                    "--no-webui", "--log-verbosity", "2"]
+        from .. import models
+
+        lora = models.lora_path(self.alias) if self.alias in models.CATALOGUE else None
+        if lora:  # a tuned model: its base GGUF with the adapter applied
+            command += ["--lora", str(lora)]
         template = engines.template(self.alias)
         if template:  # the file has no chat template: the catalogue's, as in every other engine
             import tempfile
