@@ -9,6 +9,8 @@ VENV   := .venv
 BIN    := $(CURDIR)/$(VENV)/bin
 STAMP  := $(VENV)/.portalit-setup
 PORT   ?= 8888
+# The slowest tests, listed at the end of every run: where to look when the suite outgrows its budget.
+PYTEST_ARGS ?= --durations=40
 
 # Offline by default; nbgrader runs `alembic` from the venv's bin, so it must be on PATH.
 export HF_HUB_OFFLINE := 1
@@ -20,7 +22,7 @@ export CMAKE_ARGS := -DGGML_NATIVE=OFF
 
 ROOT_FLAG := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 
-.PHONY: setup lab test test-browser-deps bench serve clean llama-server
+.PHONY: setup lab test test-browser-deps bench serve clean llama-server converter
 
 setup: $(STAMP)
 
@@ -35,12 +37,14 @@ $(STAMP): requirements.txt pyproject.toml kernels/*/kernel.json
 	@# rfc3987-syntax adds 2-5 s to every process that imports nbformat; nothing here needs it.
 	-$(BIN)/python -m pip uninstall --yes --quiet rfc3987-syntax
 	for k in kernels/*/; do $(BIN)/jupyter kernelspec install "$$k" --sys-prefix --replace >/dev/null; done
-	$(MAKE) --no-print-directory llama-server
+	$(MAKE) --no-print-directory llama-server converter
 	@echo "Warming caches (numba compiles umap once: ~25 s)"
 	$(BIN)/python -c "import umap, litellm, portalit; from portalit import models; models.load_glove(); portalit.Client('local-cpu').chat('Hi', max_tokens=2); portalit.Client('local-cpu', model='gemma3-270m').chat('Hi', max_tokens=2); portalit.Client('local-cpu').embed('warm up')"
 	$(BIN)/portalit doctor
 	@echo "Measuring the prompt patterns on both model families (once, ~5 min; lessons 00-02 read it)"
 	$(BIN)/portalit eval transfer
+	@echo "Tuning smollm2-135m-router (once, ~5 min; lesson 09 and \`portalit chat --model smollm2-135m-router\` use it)"
+	$(BIN)/portalit tune
 	touch $(STAMP)
 
 # llama.cpp's own server (parallel slots, continuous batching) for `portalit gateway`, built from
@@ -68,6 +72,25 @@ $(BIN)/llama-server: requirements.txt
 	  rm -rf $(LLAMA_CACHE).tmp; \
 	fi; \
 	cp $(LLAMA_CACHE)/llama-server $@
+
+# llama.cpp's LoRA converter (`portalit tune` turns its peft adapter into a GGUF that llama.cpp and
+# llama-server load), from the same sdist: the script, the conversion package and gguf-py it imports.
+CONVERT_CACHE := $(HOME)/.cache/portalit/llama-convert-$(LLAMA_VERSION)
+CONVERT       := $(VENV)/share/portalit/llama.cpp-convert
+
+converter: $(CONVERT)/convert_lora_to_gguf.py
+
+$(CONVERT)/convert_lora_to_gguf.py: requirements.txt
+	@if [ ! -f $(CONVERT_CACHE)/convert_lora_to_gguf.py ]; then \
+	  echo "Fetching llama.cpp's LoRA converter $(LLAMA_VERSION) (once; cached in $(CONVERT_CACHE))"; \
+	  rm -rf $(CONVERT_CACHE).tmp && mkdir -p $(CONVERT_CACHE).tmp && \
+	  $(BIN)/python -m pip download --quiet --no-deps --no-binary :all: llama-cpp-python==$(LLAMA_VERSION) -d $(CONVERT_CACHE).tmp && \
+	  tar -xzf $(CONVERT_CACHE).tmp/llama_cpp_python-$(LLAMA_VERSION).tar.gz -C $(CONVERT_CACHE).tmp \
+	    $(addprefix llama_cpp_python-$(LLAMA_VERSION)/vendor/llama.cpp/,convert_lora_to_gguf.py convert_hf_to_gguf.py conversion gguf-py) && \
+	  rm -rf $(CONVERT_CACHE) && mv $(CONVERT_CACHE).tmp/llama_cpp_python-$(LLAMA_VERSION)/vendor/llama.cpp $(CONVERT_CACHE) && \
+	  rm -rf $(CONVERT_CACHE).tmp; \
+	fi
+	rm -rf $(CONVERT) && mkdir -p $(dir $(CONVERT)) && cp -r $(CONVERT_CACHE) $(CONVERT)
 
 # What a learner opens: the lessons and the released exercises, not solutions/ (the nbgrader
 # source, with every answer and hidden test) nor anything else of the course.

@@ -63,6 +63,13 @@ def build_parser() -> Parser:
     ev.add_argument("--fresh", action="store_true", help="transfer: measure again, ignoring an earlier measurement")
     ev.add_argument("--json", action="store_true")
 
+    t = sub.add_parser("tune", help="LoRA on the owned model: lesson 09's router, measured against prompting")
+    t.add_argument("--epochs", type=int, help="passes over the training data (default: the measured best)")
+    t.add_argument("--per-lesson", type=int, metavar="N",
+                   help="train on only N examples per lesson (a quick look; the router is not installed)")
+    t.add_argument("--fresh", action="store_true", help="tune again, ignoring an earlier matching tune")
+    t.add_argument("--json", action="store_true")
+
     s = sub.add_parser("serve", help="the embedded models as an OpenAI-compatible server")
     s.add_argument("--host", default="127.0.0.1")
     s.add_argument("--port", type=int, default=8000)
@@ -205,6 +212,32 @@ def _eval_transfer(args) -> int:
     return 0
 
 
+def cmd_tune(args) -> int:
+    from dataclasses import replace
+
+    from .tune import compare, data, train
+
+    settings = train.Settings()
+    if args.epochs is not None:
+        if not 1 <= args.epochs <= 50:
+            raise PortalitError(f"--epochs {args.epochs} must be between 1 and 50")
+        settings = replace(settings, epochs=args.epochs)
+    most = min(sum(e.lesson == k for e in data.load("train")) for k in data.LESSONS)
+    if args.per_lesson is not None and not 1 <= args.per_lesson <= most:
+        raise PortalitError(f"--per-lesson {args.per_lesson} must be between 1 and {most} "
+                            "(the fewest training questions any lesson has)")
+    result = None if args.fresh or args.per_lesson is not None else compare.cached(settings)
+    if result is None:
+        progress = lambda line: print(line, file=sys.stderr, flush=True)  # noqa: E731
+        result = compare.run(settings, per_lesson=args.per_lesson, install=args.per_lesson is None,
+                             progress=progress)
+    text = compare.render(result)
+    if result.get("cached"):
+        text += f"\n(tuned earlier, {result['measured']}: {result['cached']}; --fresh tunes again)"
+    _emit(result, args.json, text)
+    return 0
+
+
 def cmd_serve(args) -> int:
     from . import serve
 
@@ -265,7 +298,7 @@ def cmd_hub(args) -> int:
 
 
 VERBS = {"doctor": cmd_doctor, "chat": cmd_chat, "embed": cmd_embed, "analogy": cmd_analogy,
-         "eval": cmd_eval, "serve": cmd_serve, "bench": cmd_bench,
+         "eval": cmd_eval, "tune": cmd_tune, "serve": cmd_serve, "bench": cmd_bench,
          "grade": cmd_grade, "hub": cmd_hub, "gateway": cmd_gateway}
 
 

@@ -163,13 +163,14 @@ def _cache_folders() -> list[Path]:
 
 
 def _store(name: str, result: dict) -> None:
+    # Into every folder that can take it: the environment's serves the class; the user's own
+    # survives a rebuilt environment, so a fresh `make setup` on the same machine skips ~5 minutes.
     for folder in _cache_folders():
         try:
             folder.mkdir(parents=True, exist_ok=True)
             partial = folder / f".{name}.{os.getpid()}"
             partial.write_text(json.dumps(result, indent=1))
             partial.replace(folder / name)  # atomic: a reader never sees half a file
-            return
         except OSError:
             continue  # a learner cannot write the class's environment: keep it in their own cache
 

@@ -67,10 +67,11 @@ def tuned_messages(question: str) -> list[dict]:
 
 
 def prompted_messages(question: str, shots: list[Example] = ()) -> list[dict]:
-    """What the untuned model is asked: the lesson list and, for few-shot, worked examples."""
-    turns = [m for e in shots for m in ({"role": "user", "content": f"{INSTRUCTION}\nQuestion: {e.question}"},
-                                        {"role": "assistant", "content": e.lesson})]
-    return turns + [{"role": "user", "content": f"{INSTRUCTION}\nQuestion: {question}"}]
+    """What the untuned model is asked: the lesson list and, for few-shot, worked examples, in one
+    message (the instruction said once: ten turns repeating it overflow a 2,048-token context)."""
+    examples = "".join(f"Question: {e.question}\nLesson: {e.lesson}\n" for e in shots)
+    text = INSTRUCTION + (f"\n\nExamples:\n{examples}" if shots else "\n") + f"\nQuestion: {question}\nLesson:"
+    return [{"role": "user", "content": text}]
 
 
 def one_per_lesson(examples: list[Example]) -> list[Example]:

@@ -1,0 +1,87 @@
+"""`portalit tune`: a small real tune end to end (peft, the GGUF conversion, llama.cpp), the cache
+and install, the CLI's errors, and the installed router scored through the shared client."""
+import json
+
+import pytest
+
+from portalit import models
+from portalit.tune import compare, data, train
+from tests.conftest import run_cli
+
+NAME = compare.NAME
+
+
+@pytest.mark.slow
+def test_a_small_tune_runs_end_to_end_and_the_gguf_answers_as_peft_does(tmp_path):
+    keep = tmp_path / "router"
+    result = compare.run(train.Settings(epochs=3), per_lesson=3, heldout_per_lesson=3, install=False, keep=keep)
+    for key in ("zero_shot", "few_shot", "lora", "shuffled", "gguf", "chance", "train_seconds", "examples"):
+        assert key in result
+    assert result["examples"] == 27 and result["heldout"] == 27 and result["chance"] == round(1 / 9, 4)
+    # The converted adapter is the same model: llama.cpp and peft pick the same lesson almost always.
+    assert result["agreement_gguf_lora"] >= 0.9
+    assert abs(result["gguf"] - result["lora"]) <= 0.08
+    assert result["forgetting"]["base"] >= 0.6  # the untuned model does lesson 01's task
+    assert (keep / "adapter.gguf").stat().st_size > 1_000_000
+    assert json.loads((keep / "report.json").read_text())["gguf"] == result["gguf"]
+    assert not (keep / "installed").exists() and "installed" not in result
+
+
+def test_only_a_full_tune_is_installed():
+    with pytest.raises(Exception, match="only a tune on the full training set is installed"):
+        compare.run(per_lesson=3, install=True)
+
+
+def test_a_matching_tune_in_the_users_cache_is_put_back_in_place(tmp_path, monkeypatch):
+    monkeypatch.setattr(models, "_assembly_folders", lambda: [tmp_path / "env" / "models", tmp_path / "own" / "models"])
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "own"))
+    monkeypatch.setattr(compare, "fingerprint", lambda settings, per_lesson: "f" * 16)
+    assert compare.cached() is None
+    copy = compare._user_copy()
+    copy.mkdir(parents=True)
+    (copy / "adapter.gguf").write_bytes(b"GGUF")
+    (copy / "report.json").write_text(json.dumps({"fingerprint": "0" * 16, "lora": 0.8}))
+    assert compare.cached() is None  # built from other data or settings: tune again
+    (copy / "report.json").write_text(json.dumps({"fingerprint": "f" * 16, "lora": 0.8}))
+    found = compare.cached()
+    assert found["lora"] == 0.8 and found["installed"] == str(tmp_path / "env" / "models" / NAME)
+    assert models.lora_path(NAME) == tmp_path / "env" / "models" / NAME / "adapter.gguf"
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--epochs", "0"], "--epochs 0 must be between 1 and 50"),
+    (["--per-lesson", "0"], "--per-lesson 0 must be between 1 and"),
+    (["--per-lesson", "999"], "--per-lesson 999 must be between 1 and"),
+    (["--epochs", "many"], "invalid int value: 'many'"),
+])
+def test_bad_flags_get_one_clear_line(flags, message):
+    done = run_cli("tune", *flags)
+    assert done.returncode == 2 and message in done.stderr and "Traceback" not in done.stderr
+
+
+def _installed_report():
+    report = compare.cached()
+    if report is None:
+        pytest.skip("the router is not built here (make setup runs `portalit tune`)")
+    return report
+
+
+def test_the_installed_router_meets_the_targets():
+    report = _installed_report()
+    assert report["examples"] >= 190 and report["heldout"] >= 90
+    assert report["lora"] >= 0.70 and report["few_shot"] <= 0.35
+    assert abs(report["shuffled"] - report["chance"]) <= 0.12
+    assert abs(report["gguf"] - report["lora"]) <= 0.03
+    assert report["peak_memory_gb"] <= 3.0
+
+
+def test_the_installed_router_answers_through_the_shared_client_as_measured():
+    import portalit
+
+    report = _installed_report()
+    client = portalit.Client("local-cpu", model=NAME)
+    heldout = data.load("heldout")
+    answers = [client.chat(e.question, temperature=0, max_tokens=4).text for e in heldout]
+    assert compare.accuracy(answers, heldout) == report["gguf"]
+    done = run_cli("chat", "--model", NAME, "--temperature", "0", "How do I compute the cosine similarity of two word vectors?")
+    assert done.returncode == 0 and data.lesson_of(done.stdout) is not None
