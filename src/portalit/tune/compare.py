@@ -27,6 +27,7 @@ from ..errors import PortalitError
 from . import data, export, train
 
 NAME = "smollm2-135m-router"
+PROMPTED_TOKENS = 12
 PROBE = 40  # opinions in the forgetting probe: every 8th of the 320, so both sentiments and all topics
 PROBE_ROLE = "You label customer reviews for an online shop."
 PROBE_ASK = "Classify the sentiment of this review as positive or negative. Answer with one word.\nReview: {}"
@@ -65,6 +66,7 @@ def fingerprint(settings: train.Settings, per_lesson: int | None) -> str:
         [hashlib.sha256((folder / f"{s}.csv").read_bytes()).hexdigest() for s in ("train", "heldout")],
         asdict(settings), per_lesson, base.name, base.stat().st_size,
         [installed(p) for p in ("torch", "transformers", "peft", "llama_cpp_python")], models.ROUTER_TEMPLATE,
+        data.INSTRUCTION, PROMPTED_TOKENS, PROBE, PROBE_ASK,
     ], default=str)
     return hashlib.sha256(key.encode()).hexdigest()[:16]
 
@@ -100,9 +102,13 @@ def run(settings: train.Settings = train.Settings(), per_lesson: int | None = No
     say("the untuned model, prompted (zero-shot, then few-shot)")
     base_engine = LlamaCppChat(str(models.get(train.BASE, "chat").path()))
     shots = data.one_per_lesson(data.load("train"))
-    result["zero_shot"] = accuracy([_ask(base_engine, data.prompted_messages(e.question)) for e in heldout], heldout)
-    result["few_shot"] = accuracy([_ask(base_engine, data.prompted_messages(e.question, shots)) for e in heldout],
-                                  heldout)
+    # Prompting gets a longer reply than the router's 4 tokens: a number anywhere in its first 12
+    # tokens counts ("The answer is lesson 3" is right), so the comparison is fair to it.
+    zero = [_ask_reusing(base_engine, data.prompted_messages(e.question)) for e in heldout]
+    few = [_ask_reusing(base_engine, data.prompted_messages(e.question, shots)) for e in heldout]
+    result["zero_shot"], result["few_shot"] = accuracy(zero, heldout), accuracy(few, heldout)
+    result["answered_zero_shot"] = round(sum(data.lesson_of(a) is not None for a in zero) / len(zero), 4)
+    result["answered_few_shot"] = round(sum(data.lesson_of(a) is not None for a in few) / len(few), 4)
     say(f"zero-shot {result['zero_shot']:.2f}, few-shot {result['few_shot']:.2f}; loading the base for training")
 
     base, tokenizer = train.load_base()
@@ -152,8 +158,17 @@ def run(settings: train.Settings = train.Settings(), per_lesson: int | None = No
     return result
 
 
-def _ask(engine, messages) -> str:
-    return engine.generate(messages, temperature=0.0, max_tokens=4).text
+def _ask(engine, messages, max_tokens: int = 4) -> str:
+    return engine.generate(messages, temperature=0.0, max_tokens=max_tokens).text
+
+
+def _ask_reusing(engine, messages) -> str:
+    """Greedy reply to a prompt that begins like the one before: llama.cpp keeps the shared
+    beginning (the lesson list, the examples) and evaluates only the new question, about five
+    times faster than starting from an empty context each time."""
+    with engine.lock:
+        out = engine.llm.create_chat_completion(messages=messages, temperature=0.0, max_tokens=PROMPTED_TOKENS, seed=0)
+    return out["choices"][0]["message"]["content"] or ""
 
 
 def _by_lesson(answers, examples) -> dict:
@@ -245,6 +260,9 @@ def render(result: dict) -> str:
                        ("lora", "LoRA (peft)"), ("gguf", "LoRA as GGUF (llama.cpp)"),
                        ("shuffled", "control: LoRA on shuffled labels")]:
         lines.append(f"  {label:34} {result[key]:.2f}")
+    if "answered_zero_shot" in result:
+        lines.append(f"  (the untuned model named a lesson at all in {result['answered_zero_shot']:.0%} of its zero-shot "
+                     f"and {result['answered_few_shot']:.0%} of its few-shot replies)")
     probe = result.get("forgetting")
     if probe:
         lines.append(f"Forgetting probe ({probe['task']}, {probe['n']} opinions): base {probe['base']:.2f}, "
