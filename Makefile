@@ -43,7 +43,7 @@ $(STAMP): requirements.txt pyproject.toml kernels/*/kernel.json
 	$(BIN)/portalit doctor
 	@echo "Measuring the prompt patterns on both model families (once, ~5 min; lessons 00-02 read it)"
 	$(BIN)/portalit eval transfer
-	@echo "Tuning smollm2-135m-router (once, ~5 min; lesson 09 and \`portalit chat --model smollm2-135m-router\` use it)"
+	@echo "Tuning smollm2-135m-router (once, ~7 min; lesson 09 and \`portalit chat --model smollm2-135m-router\` use it)"
 	$(BIN)/portalit tune
 	touch $(STAMP)
 
