@@ -3,6 +3,8 @@ import json
 
 import pytest
 
+from portalit import models
+
 from .conftest import run_cli
 
 
@@ -12,7 +14,10 @@ def test_doctor_json_shows_local_cpu_ready():
     body = json.loads(out.stdout)
     assert body["backends"]["local-cpu"]["ready"]
     assert "llama.cpp" in body["backends"]["local-cpu"]["detail"]
-    assert {m["name"] for m in body["embedded_models"] if m["installed"]} == {"smollm2-135m", "gemma3-270m", "minilm", "glove-50d"}
+    shipped = {"smollm2-135m", "gemma3-270m", "minilm", "glove-50d"}
+    # plus lesson 09's router once `portalit tune` has built it (make setup does); same family as its base
+    built = {"smollm2-135m-router"} if models.get("smollm2-135m-router").installed() else set()
+    assert {m["name"] for m in body["embedded_models"] if m["installed"]} == shipped | built
     assert len(body["chat_families"]) == 2
     assert set(body["backends"]) == {"local-cpu", "local-gpu", "server", "cloud"}
 
