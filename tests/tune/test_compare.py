@@ -46,6 +46,9 @@ def test_a_matching_tune_in_the_users_cache_is_put_back_in_place(tmp_path, monke
     found = compare.cached()
     assert found["lora"] == 0.8 and found["installed"] == str(tmp_path / "env" / "models" / NAME)
     assert models.lora_path(NAME) == tmp_path / "env" / "models" / NAME / "adapter.gguf"
+    installed = tmp_path / "env" / "models" / NAME
+    assert installed.stat().st_mode & 0o777 == 0o755  # other accounts (learners, the grader) read it
+    assert (installed / "adapter.gguf").stat().st_mode & 0o777 == 0o644
 
 
 @pytest.mark.parametrize("flags, message", [

@@ -208,6 +208,10 @@ def _install(folder: Path) -> Path:
     staged = target.with_name(f".{NAME}.{os.getpid()}")
     shutil.rmtree(staged, ignore_errors=True)
     shutil.copytree(folder, staged, ignore=shutil.ignore_patterns("base"))
+    # mkdtemp made the folder 0700 and copytree keeps that: a hub's learners and the grader's
+    # sandbox (other accounts) must be able to read the router.
+    for path in [staged, *staged.rglob("*")]:
+        os.chmod(path, 0o755 if path.is_dir() else 0o644)
     old = target.with_name(f".{NAME}.old.{os.getpid()}")
     if target.exists():
         target.rename(old)
