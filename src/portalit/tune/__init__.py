@@ -13,7 +13,7 @@ import time
 from functools import lru_cache
 
 from ..errors import PortalitError
-from .data import CHANCE, LESSONS, Example, lesson_of, load, shuffled
+from .data import CHANCE, LESSONS, Example, lesson_of, load, shuffled, tuned_messages
 
 __all__ = ["CHANCE", "LESSONS", "Example", "base", "lesson_of", "load", "quick", "shuffled"]
 
@@ -36,7 +36,7 @@ def quick(training: list[Example], heldout: list[Example] | None = None, epochs:
     import torch
 
     from ..engines.llamacpp import default_threads
-    from . import train
+    from . import compare, train
 
     training = _checked(training, "training")
     heldout = _checked(load("heldout") if heldout is None else heldout, "heldout")
@@ -47,12 +47,9 @@ def quick(training: list[Example], heldout: list[Example] | None = None, epochs:
     settings = train.Settings(epochs=epochs, seed=seed)
     started = time.perf_counter()
     tuned, seconds = train.train(copy.deepcopy(model), tokenizer, training, settings, progress=progress)
-    answers = [train.answer(tuned, tokenizer, [{"role": "user", "content": e.question}]) for e in heldout]
-    right = [lesson_of(a) == e.lesson for a, e in zip(answers, heldout)]
-    by_lesson = {k: round(sum(r for r, e in zip(right, heldout) if e.lesson == k)
-                          / sum(e.lesson == k for e in heldout), 4)
-                 for k in sorted({e.lesson for e in heldout})}
-    return {"accuracy": round(sum(right) / len(heldout), 4), "by_lesson": by_lesson, "answers": answers,
+    answers = [train.answer(tuned, tokenizer, tuned_messages(e.question)) for e in heldout]
+    return {"accuracy": compare.accuracy(answers, heldout), "by_lesson": compare.by_lesson(answers, heldout),
+            "answers": answers,
             "train_seconds": seconds, "examples": len(training),
             "seconds": round(time.perf_counter() - started, 1)}
 

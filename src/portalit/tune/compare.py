@@ -118,7 +118,7 @@ def run(settings: train.Settings = train.Settings(), per_lesson: int | None = No
     tuned, result["train_seconds"] = train.train(base, tokenizer, training, settings, progress=say)
     lora_answers = [train.answer(tuned, tokenizer, data.tuned_messages(e.question)) for e in heldout]
     result["lora"] = accuracy(lora_answers, heldout)
-    result["lora_by_lesson"] = _by_lesson(lora_answers, heldout)
+    result["lora_by_lesson"] = by_lesson(lora_answers, heldout)
     say(f"LoRA {result['lora']:.2f}; converting the adapter to GGUF")
 
     folder = Path(tempfile.mkdtemp(prefix="portalit-tune-", dir=keep.parent if keep else None))
@@ -171,7 +171,8 @@ def _ask_reusing(engine, messages) -> str:
     return out["choices"][0]["message"]["content"] or ""
 
 
-def _by_lesson(answers, examples) -> dict:
+def by_lesson(answers, examples) -> dict:
+    """Accuracy per lesson, {"00": ..., ...}."""
     lessons = sorted({e.lesson for e in examples})
     return {k: accuracy([a for a, e in zip(answers, examples) if e.lesson == k],
                         [e for e in examples if e.lesson == k]) for k in lessons}
