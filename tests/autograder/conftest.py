@@ -12,7 +12,7 @@ from portalit import autograder
 
 from ..conftest import ROOT
 
-ASSIGNMENTS = [f"ps{i:02d}" for i in range(1, 9)]
+ASSIGNMENTS = [f"ps{i:02d}" for i in range(1, 10)]
 KERNEL = {"name": "portalit-local-cpu", "display_name": "PortaLit: local CPU (offline)"}
 # grading.check* functions that return None: a test cell may end with a call to one of them.
 SILENT_CHECKS = {"check", "check_close", "check_equal", "check_type", "check_shape", "check_word_limit",
