@@ -23,9 +23,17 @@ def chat(prompt=None, **kwargs) -> ChatResult:
     return client().chat(prompt, **kwargs)
 
 
+def check(part=None, notebook=None) -> None:
+    """In a problem set: run a part's visible tests (all parts if none) and print a hint for each
+    failing one. See portalit.hints."""
+    from .hints import check as run_check
+
+    run_check(part, notebook)
+
+
 def embed(texts, model=None):
     """Shortcut for client().embed(...)."""
     return client().embed(texts, model)
 
 
-__all__ = ["ChatResult", "Client", "PortalitError", "chat", "client", "embed", "ready", "subscribe", "use"]
+__all__ = ["ChatResult", "Client", "PortalitError", "chat", "check", "client", "embed", "ready", "subscribe", "use"]
