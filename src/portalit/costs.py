@@ -87,9 +87,28 @@ class BreakEven:
     cloud_per_mtok: float  # blended dollars per million tokens
     owned_per_mtok_at_capacity: float  # the owned machine's dollars per million tokens when fully busy
     owned_fixed_per_month: float  # dollars for keeping it on all month (0 if paid only while used)
-    capacity_mtok_per_month: float  # million tokens one machine can produce in a month
+    capacity_mtok_per_month: float  # million tokens (prompt and answer, in the input share) one machine handles a month
     break_even_mtok_per_month: float | None  # None: owning never gets cheaper at this price
     note: str
+    owned_tokens_per_s: float = 0.0  # the machine's rate on this mix of prompt and answer tokens
+
+
+def owned_tokens_per_s(tokens_per_s: float, prefill_tokens_per_s: float | None = None,
+                       input_share: float = 0.75) -> float:
+    """Tokens a second one machine gets through when `input_share` of them are prompt tokens.
+
+    `tokens_per_s` is the decode rate (writing the answer, one token after another);
+    `prefill_tokens_per_s` the rate at which it reads a prompt, all of whose tokens go through the
+    model together and so cost far less time each. Each kind takes its own time, so the mix runs at
+    1 / (share / prefill + (1 - share) / decode). Without a prefill rate every token is charged at the
+    decode rate: the pessimistic figure lesson 08 corrects.
+    """
+    _check_positive(tokens_per_s=tokens_per_s)
+    if prefill_tokens_per_s is None:
+        return float(tokens_per_s)
+    _check_positive(prefill_tokens_per_s=prefill_tokens_per_s)
+    _check_share(input_share)
+    return 1.0 / (input_share / prefill_tokens_per_s + (1 - input_share) / tokens_per_s)
 
 
 def monthly_cloud_cost(mtok_per_month: float, model: str, input_share: float = 0.75) -> float:
@@ -97,23 +116,36 @@ def monthly_cloud_cost(mtok_per_month: float, model: str, input_share: float = 0
 
 
 def monthly_owned_cost(mtok_per_month: float, gpu_per_hour: float, tokens_per_s: float,
-                       always_on: bool = True, fixed_per_month: float = 0.0) -> float:
-    """Dollars a month for owned machines: always-on pays every hour of every machine needed."""
-    _check_positive(gpu_per_hour=gpu_per_hour, tokens_per_s=tokens_per_s)
-    capacity = tokens_per_s * 3600 * HOURS_PER_MONTH / 1e6
+                       always_on: bool = True, fixed_per_month: float = 0.0, *,
+                       prefill_tokens_per_s: float | None = None, input_share: float = 0.75) -> float:
+    """Dollars a month for owned machines: always-on pays every hour of every machine needed.
+
+    `tokens_per_s` is the decode rate; give `prefill_tokens_per_s` too, or prompt tokens are
+    charged at the decode rate (see `owned_tokens_per_s`).
+    """
+    _check_positive(gpu_per_hour=gpu_per_hour)
+    rate = owned_tokens_per_s(tokens_per_s, prefill_tokens_per_s, input_share)
+    capacity = rate * 3600 * HOURS_PER_MONTH / 1e6
     machines = max(1, -(-mtok_per_month // capacity)) if always_on else 0
-    busy_hours = mtok_per_month * 1e6 / tokens_per_s / 3600
+    busy_hours = mtok_per_month * 1e6 / rate / 3600
     hours = machines * HOURS_PER_MONTH if always_on else busy_hours
     return hours * gpu_per_hour + fixed_per_month
 
 
 def break_even(model: str, gpu_per_hour: float, tokens_per_s: float, always_on: bool = True,
-               input_share: float = 0.75, fixed_per_month: float = 0.0) -> BreakEven:
-    """The monthly volume above which owning one machine costs less than the cloud model."""
-    _check_positive(gpu_per_hour=gpu_per_hour, tokens_per_s=tokens_per_s)
+               input_share: float = 0.75, fixed_per_month: float = 0.0, *,
+               prefill_tokens_per_s: float | None = None) -> BreakEven:
+    """The monthly volume above which owning one machine costs less than the cloud model.
+
+    `input_share` of the tokens are prompt tokens, on both sides: the cloud bills them at its input
+    price, the owned machine reads them at `prefill_tokens_per_s` (the decode rate `tokens_per_s`
+    when not given, which overstates the owned cost).
+    """
+    _check_positive(gpu_per_hour=gpu_per_hour)
+    rate = owned_tokens_per_s(tokens_per_s, prefill_tokens_per_s, input_share)
     cloud = price(model).blended_per_mtok(input_share)
-    capacity = tokens_per_s * 3600 * HOURS_PER_MONTH / 1e6
-    at_capacity = gpu_per_hour / (tokens_per_s * 3600 / 1e6)
+    capacity = rate * 3600 * HOURS_PER_MONTH / 1e6
+    at_capacity = gpu_per_hour / (rate * 3600 / 1e6)
     fixed = (gpu_per_hour * HOURS_PER_MONTH if always_on else 0.0) + fixed_per_month
     if cloud <= 0:
         point, note = None, f"{model} is priced at 0 in the map: nothing to break even against"
@@ -129,10 +161,63 @@ def break_even(model: str, gpu_per_hour: float, tokens_per_s: float, always_on: 
         if point > capacity:
             point, note = None, ("one machine cannot produce enough tokens in a month to beat the cloud price; "
                                  "owning wins on control, privacy and offline use, not on price")
-    return BreakEven(model, cloud, at_capacity, fixed, capacity, point, note)
+    return BreakEven(model, cloud, at_capacity, fixed, capacity, point, note, rate)
+
+
+@dataclass(frozen=True)
+class TokenRates:
+    """Measured speeds of one request at a time: reading a prompt and writing an answer."""
+
+    prefill_tokens_per_s: float
+    decode_tokens_per_s: float
+    prompt_tokens: tuple[int, int]  # the short and the long prompt
+    completion_tokens: tuple[int, int]  # the short and the long answer
+
+    @property
+    def ratio(self) -> float:
+        """How many times faster a prompt token is read than an answer token is written."""
+        return self.prefill_tokens_per_s / self.decode_tokens_per_s
+
+
+LONG_PROMPT_SENTENCE = "The keeper climbed the tower at dusk, lit the lamp and wrote the weather in the log. "
+COUNTING_PROMPT = "Count from 1 to 200, one number per line."
+
+
+def measure_rates(client, repeats: int = 3, prompt_sentences: int = 40, answer_tokens: int = 96) -> TokenRates:
+    """Prefill and decode tokens per second through `client` (any backend), one request at a time.
+
+    Each rate is a difference between two calls, so what every call costs whatever its length
+    (HTTP, the chat template, the first answer token) cancels out. Prefill: the extra prompt tokens
+    of a long prompt over a short one, both answered with one token, per extra second. Decode: the
+    extra answer tokens of a long answer over a one-token answer to the same prompt, per extra
+    second. Each time is the fastest of `repeats` calls, the one least slowed by other programs.
+    """
+    if int(repeats) < 1:
+        raise PortalitError(f"repeats {repeats!r} must be at least 1")
+
+    def fastest(prompt: str, max_tokens: int) -> tuple[float, int, int]:
+        runs = [client.chat(prompt, temperature=0.0, max_tokens=max_tokens) for _ in range(int(repeats))]
+        best = min(runs, key=lambda r: r.latency_s)
+        return best.latency_s, best.usage["prompt_tokens"], best.usage["completion_tokens"]
+
+    short_s, short_prompt, short_answer = fastest(COUNTING_PROMPT, 1)
+    long_s, long_prompt, _ = fastest(LONG_PROMPT_SENTENCE * int(prompt_sentences), 1)
+    write_s, _, long_answer = fastest(COUNTING_PROMPT, int(answer_tokens))
+    if long_prompt <= short_prompt or long_s <= short_s:
+        raise PortalitError("the long prompt took no longer than the short one; give more prompt_sentences")
+    if long_answer <= short_answer or write_s <= short_s:
+        raise PortalitError("the model stopped after its first answer token; the decode rate needs a longer answer")
+    return TokenRates((long_prompt - short_prompt) / (long_s - short_s),
+                      (long_answer - short_answer) / (write_s - short_s),
+                      (short_prompt, long_prompt), (short_answer, long_answer))
 
 
 def _check_positive(**values) -> None:
     for name, value in values.items():
         if not isinstance(value, (int, float)) or value <= 0:
             raise PortalitError(f"{name} {value!r} must be a positive number")
+
+
+def _check_share(input_share) -> None:
+    if not isinstance(input_share, (int, float)) or not 0 <= input_share <= 1:
+        raise PortalitError(f"input_share {input_share!r} must be a number from 0 to 1 (the fraction of tokens that are prompt tokens)")
