@@ -56,10 +56,15 @@ def test_solutions_get_full_marks_and_untouched_releases_fail_every_part(course)
         rows = {r["student"]: r for r in result["students"]}
         solution, release = rows["solution"], rows["release"]
         assert solution["status"] == release["status"] == "graded", (solution.get("error"), release.get("error"))
-        assert result["max_score"] == 10
+        assert result["max_score"] == 12  # 10 autograded + the written part (2)
+        # Every autograded part in full; the written answer waits for the instructor, and says so.
         assert solution["score"] == 10, (assignment, solution["parts"], solution["notes"])
-        assert all(p["score"] == p["max_score"] for p in solution["parts"].values()), solution["parts"]
+        assert all(p["score"] == p["max_score"] for name, p in solution["parts"].items() if name != "written"), solution["parts"]
+        assert solution["parts"]["written"] == {"score": 0, "max_score": 2}
+        assert "needs a manual grade: written" in solution["notes"]
+        # An untouched release: 0 everywhere, and nothing to grade by hand (its answer cell is blank).
         assert release["score"] == 0 and all(p["score"] == 0 for p in release["parts"].values()), release["parts"]
+        assert not any("manual" in note for note in release["notes"])
         # Feedback exists and shows no hidden test.
         for student in ("solution", "release"):
             html = (course / "feedback" / student / assignment / f"{assignment}.html").read_text()
@@ -96,6 +101,25 @@ def test_a_simulated_class_grades_to_the_expected_scores(course, tmp_path):
     assert exported == {s: (0.0 if v == "error" else v) for s, v in expected.items()}  # errors: no submission, 0
     text = autograder.render(result)
     assert "corrupted-json" in text and "not valid JSON" in text and "grades: " in text
+
+    # The instructor grades a written answer (as nbgrader's formgrader does, in the gradebook); a
+    # rerun of portalit grade keeps it, counts it and exports it.
+    assert any("needs a manual grade: written" in n for n in rows["correct-01"]["notes"])
+    from nbgrader.api import Gradebook
+
+    course_db = autograder.Course(root)
+    with Gradebook(course_db.db_url, course_db.course_id) as gb:
+        grade = gb.find_grade("written", "ps03", "ps03", "correct-01")
+        grade.manual_score, grade.needs_manual_grade = 1.5, False  # what formgrader's grade handler stores
+        gb.db.commit()
+    again = autograder.grade_assignment(simulated_class.ASSIGNMENT, workers=2, course_dir=root)
+    assert again["graded"] == 0  # nothing changed: every submission is skipped, none regraded
+    assert "written answers to grade by hand: " in autograder.render(result)
+    left = {r["student"]: r["notes"] for r in again["students"]}
+    assert not any("manual" in n for n in left["correct-01"]) and any("manual" in n for n in left["correct-02"])
+    with open(root / "grades.csv") as f:
+        exported = {r["student_id"]: float(r["score"]) for r in csv.DictReader(f) if r["assignment"] == "ps03"}
+    assert exported["correct-01"] == 11.5 and exported["correct-02"] == 10.0
 
 
 @pytest.mark.slow

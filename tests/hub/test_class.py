@@ -276,7 +276,7 @@ def test_a_class_runs_on_the_hub_from_release_to_feedback(hub_class):
     assert float(rows[cc]["score"]) == 0.0
     canvas = list(csv.reader(open(course / "grades-canvas.csv")))
     assert canvas[0] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", ASSIGNMENT]
-    assert canvas[1][0] == "Points Possible" and float(canvas[1][5]) == 10
+    assert canvas[1][0] == "Points Possible" and float(canvas[1][5]) == 12  # 10 autograded + 2 written
     assert ["Lovelace, Ada", "101", "", a, "", "10"] in canvas
     assert ["Turing, Alan", "102", "", b, "", "3.6"] in canvas
     assert not any(cell.startswith("=") for row in canvas for cell in row)  # a formula stays text
@@ -295,7 +295,7 @@ def test_a_class_runs_on_the_hub_from_release_to_feedback(hub_class):
         assert len(folder) == 1, folder
         page = c.http("GET", urllib.parse.quote(f"/user/{name}/api/contents/{folder[0]['path']}/{ASSIGNMENT}.html"))["content"]
         text = html.unescape(page)
-        assert f"{ASSIGNMENT} (Score: {float(score)} / 10.0)" in text, f"{name}'s feedback lacks their score"
+        assert f"{ASSIGNMENT} (Score: {float(score)} / 12.0)" in text, f"{name}'s feedback lacks their score"
         leaked = [line for line in hidden if line in text]
         assert not leaked, f"{name}'s feedback shows hidden tests: {leaked[:3]}"
 

@@ -52,7 +52,14 @@ def previous(course: Course, assignment: str, student: str, fingerprint: str) ->
         except MissingEntry:
             return None
         score, max_score = submission.score, submission.max_score
-    return {**record["row"], "status": "skipped", "score": score, "max_score": max_score, "seconds": 0.0}
+        # Written answers graded by hand since (formgrader) no longer wait; the rest of the notes stand.
+        waiting = [g.name for nb in submission.notebooks for g in nb.grades
+                   if g.needs_manual_grade and g.manual_score is None]
+    notes = [n for n in record["row"].get("notes", []) if not n.startswith("needs a manual grade")]
+    if waiting:
+        notes.append(f"needs a manual grade: {', '.join(waiting)}")
+    return {**record["row"], "status": "skipped", "score": score, "max_score": max_score, "notes": notes,
+            "seconds": 0.0}
 
 
 def record(course: Course, assignment: str, student: str, fingerprint: str, row: dict) -> None:

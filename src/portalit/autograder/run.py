@@ -135,6 +135,10 @@ def render(result: dict) -> str:
         lines.append(f"  {r['student']:<{width}}  {score:>9}  {detail}")
         for note in r.get("notes", []):
             lines.append(f"  {'':<{width}}  {'':>9}  note: {note}")
+    waiting = sum(any(n.startswith("needs a manual grade") for n in r.get("notes", [])) for r in result["students"])
+    if waiting:
+        lines.append(f"written answers to grade by hand: {waiting} (nbgrader's formgrader, Manual Grading; "
+                     "then run portalit grade again to export them)")
     lines.append(f"grades: {result['csv']}")
     lines.append(f"feedback: {result['feedback']}")
     return "\n".join(lines)
