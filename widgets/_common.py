@@ -1,5 +1,6 @@
 """What every widget shares: the one-line error display, the busy indicator, labelled controls,
-plotly figures shown without a FigureWidget, and a background job runner. Widgets follow the client
+live result regions, plotly figures (shown without a FigureWidget, named, with their data as a
+table), and a background job runner. Widgets follow the client
 through `portalit.subscribe` (the one mechanism), not through anything here.
 
 Widgets stay thin: they call portalit (client, geometry, costs) and only arrange controls and output.
@@ -43,11 +44,19 @@ def escape(text) -> str:
     return html.escape(str(text), quote=True)
 
 
+# Every PortaLit widget holds a KeyboardScope; it and the other anywidgets below carry the shared
+# styles (focus ring, target sizes), so they load with the first widget on a page.
+CSS = HERE / "widgets.css"
+
+
 class Busy(anywidget.AnyWidget):
-    """A spinner with a message and elapsed seconds counted in the browser (no kernel traffic)."""
+    """A spinner with a message and elapsed seconds counted in the browser (no kernel traffic).
+
+    A live region (role="status"): what `start` and `stop` say is announced by screen readers.
+    """
 
     _esm = HERE / "busy.js"
-    _css = HERE / "busy.css"
+    _css = CSS
     busy = traitlets.Bool(False).tag(sync=True)
     message = traitlets.Unicode("").tag(sync=True)
 
@@ -60,6 +69,70 @@ class Busy(anywidget.AnyWidget):
         self.message = message
 
 
+class KeyboardScope(anywidget.AnyWidget):
+    """Invisible: keeps JupyterLab's notebook shortcuts (arrows, letters) off the widget's controls.
+
+    Every PortaLit widget holds one; it also brings the shared styles (focus ring, target sizes).
+    """
+
+    _esm = HERE / "keys.js"
+    _css = CSS
+
+
+class LiveHTML(anywidget.AnyWidget):
+    """An HTML region like `ipywidgets.HTML` whose changes screen readers announce (aria-live).
+
+    For results and verdicts that change when a control does; `live="off"` for large regions.
+    """
+
+    _esm = HERE / "live.js"
+    _css = CSS
+    value = traitlets.Unicode("").tag(sync=True)
+    live = traitlets.Unicode("polite").tag(sync=True)
+
+
+class PlotDescription(anywidget.AnyWidget):
+    """The accessible side of a plot: its name (`label`) and its data (`table`, HTML) under `summary`."""
+
+    _esm = HERE / "figure.js"
+    _css = CSS
+    label = traitlets.Unicode("").tag(sync=True)
+    summary = traitlets.Unicode("").tag(sync=True)
+    table = traitlets.Unicode("").tag(sync=True)
+
+
+class Figure(w.VBox):
+    """A plot (an Output or a FigureWidget) with an accessible name and its data as a collapsed table.
+
+    Screen readers read plotly's SVG as scattered labels; the plot is announced as one image with
+    `describe`'s label instead, and the table beneath carries the numbers.
+    """
+
+    def __init__(self, plot: w.DOMWidget, **kwargs):
+        plot.add_class("portalit-plot")
+        self.plot = plot
+        self.description = PlotDescription()
+        super().__init__([plot, self.description], **kwargs)
+        self.add_class("portalit-figure")
+
+    def describe(self, label: str, columns: list[str], rows: list[list], caption: str | None = None) -> None:
+        """Names the plot `label` and shows `rows` (already formatted cells) under `columns`."""
+        self.description.label = label
+        self.description.summary = f"Data table: {caption or label}"
+        self.description.table = data_table(columns, rows, caption or label)
+
+    def clear(self) -> None:
+        self.description.label = self.description.summary = self.description.table = ""
+
+
+def data_table(columns: list[str], rows: list[list], caption: str) -> str:
+    """An HTML table of plotted data; every cell is escaped here."""
+    body = "".join("<tr>" + "".join(f'<td style="{CELL}">{escape(cell)}</td>' for cell in row) + "</tr>"
+                   for row in rows)
+    return (f'<table class="portalit-table"><caption style="text-align:left">{escape(caption)}</caption>'
+            f"{table_head(*columns)}<tbody>{body}</tbody></table>")
+
+
 class PortalitWidget(w.VBox):
     """Base of the PortaLit widgets: `error` holds the last error line (None when all went well).
 
@@ -70,7 +143,7 @@ class PortalitWidget(w.VBox):
     error: str | None = None
 
     def __init__(self, children=(), **kwargs):
-        super().__init__(list(children), **kwargs)
+        super().__init__([*children, KeyboardScope()], **kwargs)
         self.add_class("portalit-widget")
 
     @property
@@ -145,6 +218,8 @@ def show_figure(out: w.Output, figure: dict) -> None:
     """Shows a plotly figure given as a plain dict {"data": [...], "layout": {...}}."""
     # Setting `outputs` directly works with or without a running IPython (tests drive widgets bare).
     spec = json.loads(json.dumps(figure, default=_jsonable))
+    # plotly's logo is a link with no accessible name (an axe violation) and leads out of the course.
+    spec.setdefault("config", {"displaylogo": False})
     title = ((figure.get("layout") or {}).get("title") or {}).get("text") or "plot"
     out.outputs = ({"output_type": "display_data", "metadata": {},
                     "data": {"application/vnd.plotly.v1+json": spec, "text/plain": f"<plotly figure: {title}>"}},)

@@ -9,7 +9,8 @@ import numpy as np
 from portalit import geometry
 from portalit.errors import PortalitError
 
-from ._common import (LABEL_STYLE, PortalitWidget, elapsed_ms, escape, guarded, plotly_output, show_figure)
+from ._common import (LABEL_STYLE, Figure, LiveHTML, PortalitWidget, elapsed_ms, escape, guarded, plotly_output,
+                      show_figure)
 
 HIGHLIGHT = "#111111"
 
@@ -48,23 +49,26 @@ class AlignmentView(PortalitWidget):
         self.finder = w.Combobox(description="Item", placeholder="type to search, Enter to select",
                                  ensure_option=True, continuous_update=False, style=LABEL_STYLE,
                                  layout=w.Layout(width="22em"))
-        self.summary = w.HTML()
+        self.summary = LiveHTML()  # new scores are announced when k changes
         self.bars = plotly_output()
-        self.neighbour_list = w.HTML()
+        self.bars_frame = Figure(self.bars)
+        self.neighbour_list = LiveHTML()
         self.figure = make_subplots(rows=1, cols=2, subplot_titles=("left", "right"), horizontal_spacing=0.06,
                                     figure=_figure_widget())
         self.figure.layout.update(height=460, hovermode="closest", showlegend=False, plot_bgcolor="white",
                                   margin={"l": 30, "r": 20, "t": 50, "b": 30})
         self.figure.update_xaxes(showticklabels=False, zeroline=False)
         self.figure.update_yaxes(showticklabels=False, zeroline=False)
+        self.figure._config = {"displaylogo": False}  # plotly's logo: a link with no name, out of the course
+        self.figure_frame = Figure(self.figure)
         self.k.observe(lambda change: self._syncing or self.set_k(change["new"]), names="value")
         self.rotate.observe(lambda change: self._draw_maps(), names="value")
         self.finder.observe(self._found, names="value")
         super().__init__([
             w.HBox([self.k, self.rotate, self.finder], layout=w.Layout(flex_flow="row wrap", align_items="center")),
             self._error_line,
-            w.HBox([self.summary, self.bars], layout=w.Layout(flex_flow="row wrap", align_items="center")),
-            self.figure, self.neighbour_list,
+            w.HBox([self.summary, self.bars_frame], layout=w.Layout(flex_flow="row wrap", align_items="center")),
+            self.figure_frame, self.neighbour_list,
         ])
         self.add_class("portalit-alignment")
         if self._load(X, Y, labels, names):
@@ -138,6 +142,11 @@ class AlignmentView(PortalitWidget):
                        "width": 360, "height": 260, "margin": {"l": 40, "r": 10, "t": 40, "b": 30},
                        "yaxis": {"range": [0, max(1.0, max(values) * 1.15)]}, "plot_bgcolor": "white"},
         })
+        self.bars_frame.describe(
+            f"Bar chart: mutual {s['k']}-NN alignment {s['score']:.3f}, chance {s['chance']:.3f}, "
+            f"shuffled control {s['shuffled']:.3f}",
+            ["measure", "value"], [[name, f"{v:.3f}"] for name, v in zip(("alignment", "chance", "shuffled"), values)],
+            caption=f"Mutual {s['k']}-NN alignment against chance and the shuffled control")
 
     @guarded
     def _draw_maps(self) -> None:
@@ -171,6 +180,14 @@ class AlignmentView(PortalitWidget):
                                         "font": {"size": 14}}
         for trace in self.figure.data:
             trace.on_click(self._clicked)
+        self.figure_frame.describe(
+            f"Two scatter plots side by side: the same {n} items mapped by PCA in {self.names[0]}{rotated} "
+            f"(left) and in {self.names[1]} (right); the same colour is the same item. "
+            "Select an item with 'Item' to list its neighbours in both.",
+            ["#", "item", f"{self.names[0]} x", f"{self.names[0]} y", f"{self.names[1]} x", f"{self.names[1]} y"],
+            [[str(i), label, *(f"{v:.3f}" for v in (*self.coords[0][i], *self.coords[1][i]))]
+             for i, label in enumerate(self.labels)],
+            caption=f"The two maps' coordinates (PCA){rotated}")
         self._highlight()
 
     def _clicked(self, trace, points, state) -> None:

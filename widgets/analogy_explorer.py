@@ -9,8 +9,8 @@ from portalit import geometry
 from portalit.errors import PortalitError
 from portalit.models import load_glove
 
-from ._common import (CELL, LABEL_STYLE, PortalitWidget, elapsed_ms, escape, guarded, plotly_output, show_figure,
-                      table_head, text_input)
+from ._common import (CELL, LABEL_STYLE, Figure, LiveHTML, PortalitWidget, elapsed_ms, escape, guarded, plotly_output,
+                      show_figure, table_head, text_input)
 
 METHOD_OPTIONS = [("3CosAdd", "3cosadd"), ("3CosMul", "3cosmul")]
 
@@ -46,9 +46,10 @@ class AnalogyExplorer(PortalitWidget):
                                   style=LABEL_STYLE, layout=w.Layout(width="8em"))
         self.solve = w.Button(description="Solve", button_style="primary", tooltip="Solve the analogy",
                               layout=w.Layout(width="6em"))
-        self.headline = w.HTML()
+        self.headline = LiveHTML()  # the answer is announced when a change solves again
         self.table = w.HTML()
         self.plot = plotly_output()
+        self.plot_frame = Figure(self.plot)
         for control in (self.word_a, self.word_b, self.word_c, self.method, self.exclude, self.k):
             control.observe(self._changed, names="value")
         self.solve.on_click(lambda _: self.run())
@@ -56,7 +57,7 @@ class AnalogyExplorer(PortalitWidget):
             w.HBox([self.word_a, self.word_b, self.word_c, self.solve], layout=w.Layout(flex_flow="row wrap")),
             w.HBox([self.method, self.k, self.exclude], layout=w.Layout(flex_flow="row wrap", align_items="center")),
             self._error_line, self.headline,
-            w.HBox([self.table, self.plot], layout=w.Layout(flex_flow="row wrap", align_items="flex-start")),
+            w.HBox([self.table, self.plot_frame], layout=w.Layout(flex_flow="row wrap", align_items="flex-start")),
         ])
         self.add_class("portalit-analogy")
         self.run()
@@ -88,6 +89,7 @@ class AnalogyExplorer(PortalitWidget):
             self.results, self.answer = None, None
             self.headline.value = self.table.value = ""
             self.plot.outputs = ()
+            self.plot_frame.clear()
             raise
         wv = self.vectors if self.vectors is not None else load_glove()
         self.words = tuple(wv.words[geometry.word_index(word, wv)] for word in words)  # as the vocabulary spells them
@@ -129,6 +131,7 @@ class AnalogyExplorer(PortalitWidget):
     def _render_plot(self, result: dict) -> None:
         if not self.answer:
             self.plot.outputs = ()
+            self.plot_frame.clear()
             return
         wv = self.vectors if self.vectors is not None else load_glove()
         a, b, c = self.words
@@ -155,3 +158,9 @@ class AnalogyExplorer(PortalitWidget):
                        "annotations": arrows, "plot_bgcolor": "white"},
         }
         show_figure(self.plot, self.figure)
+        self.plot_frame.describe(
+            f"Scatter plot: {b} → {c} and {a} → {self.answer}, the four words projected by PCA; "
+            "the arrows show the two offsets the analogy claims are equal",
+            ["word", "role", "PC 1", "PC 2"],
+            [[word, role, f"{x:.3f}", f"{y:.3f}"] for word, role, (x, y) in zip(words, roles, coords[:, :2])],
+            caption=f"The four words by PCA ({a}, {b}, {c}, {self.answer})")

@@ -8,7 +8,7 @@ from portalit import backends, doctor
 from portalit.backends import server
 from portalit.errors import PortalitError
 
-from ._common import CELL, LABEL_STYLE, PortalitWidget, escape, guarded, rate, table_head, text_input
+from ._common import CELL, LABEL_STYLE, LiveHTML, PortalitWidget, escape, guarded, rate, table_head, text_input
 
 
 class BackendPicker(PortalitWidget):
@@ -32,8 +32,9 @@ class BackendPicker(PortalitWidget):
         self.api_base = text_input("Server URL", server.base_url(), server.DEFAULT_API_BASE, width="24em")
         self.check = w.Button(description="Check again", tooltip="Check every backend's status again",
                               layout=w.Layout(width="9em"))
-        self.active_line = w.HTML()
-        self.latency_line = w.HTML()
+        # Live: a switch (here or by a cell) and each call's timing are announced.
+        self.active_line = LiveHTML()
+        self.latency_line = LiveHTML()
         self.status_table = w.HTML()
         self.backend.observe(self._backend_chosen, names="value")
         self.model.observe(self._model_chosen, names="value")

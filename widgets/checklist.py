@@ -19,10 +19,14 @@ class Checklist:
 
         self.boxes = {q.key: w.Checkbox(value=bool(answers.get(q.key)), description=q.text, indent=False,
                                         layout=w.Layout(width="auto")) for q in QUESTIONS}
-        self.verdict = w.HTML()
+        from ._common import KeyboardScope, LiveHTML
+
+        self.verdict = LiveHTML()  # the verdict is announced on every tick
         for box in self.boxes.values():
             box.observe(lambda change: self._update(), names="value")
-        self.view = w.VBox([*self.boxes.values(), self.verdict])
+        self.view = w.VBox([*self.boxes.values(), self.verdict, KeyboardScope()])
+        self.view.add_class("portalit-widget")  # the shared focus ring and target sizes
+        self.view.add_class("portalit-checklist")
         self._update()
 
     def set(self, **answers) -> Assessment:

@@ -9,7 +9,7 @@ import numpy as np
 from portalit import backends, costs
 from portalit.errors import PortalitError
 
-from ._common import LABEL_STYLE, PortalitWidget, escape, guarded, plotly_output, show_figure
+from ._common import LABEL_STYLE, Figure, LiveHTML, PortalitWidget, escape, guarded, plotly_output, show_figure
 
 
 
@@ -51,8 +51,9 @@ class CostCalculator(PortalitWidget):
         self.always_on = w.Checkbox(value=bool(always_on), description="GPU on all month (else paid per busy hour)",
                                     indent=False, layout=w.Layout(width="auto"))
         self.price_line = w.HTML()
-        self.summary = w.HTML()
+        self.summary = LiveHTML()  # the new totals are announced as a number is changed
         self.chart = plotly_output()
+        self.chart_frame = Figure(self.chart)
         for control in (self.model, self.volume, self.input_share, self.gpu_per_hour, self.tokens_per_s,
                         self.always_on):
             control.observe(self._changed, names="value")
@@ -60,7 +61,7 @@ class CostCalculator(PortalitWidget):
             w.HBox([self.model, self.volume, self.input_share], layout=w.Layout(flex_flow="row wrap")),
             w.HBox([self.gpu_per_hour, self.tokens_per_s, self.always_on],
                    layout=w.Layout(flex_flow="row wrap", align_items="center")),
-            self._error_line, self.price_line, self.summary, self.chart,
+            self._error_line, self.price_line, self.summary, self.chart_frame,
         ])
         self.add_class("portalit-costs")
         self.run()
@@ -100,6 +101,7 @@ class CostCalculator(PortalitWidget):
             self.result = None
             self.price_line.value = self.summary.value = ""
             self.chart.outputs = ()
+            self.chart_frame.clear()
             raise
         self.result = {"price": price, "cloud": cloud, "owned": owned, "break_even": point}
         version = importlib.metadata.version("litellm")
@@ -154,6 +156,14 @@ class CostCalculator(PortalitWidget):
                        "legend": {"orientation": "h", "y": -0.25}},
         }
         show_figure(self.chart, self.figure)
+        even = point.break_even_mtok_per_month
+        self.chart_frame.describe(
+            f"Line chart, log scales: monthly cost of {model} (cloud) and of an owned GPU from "
+            f"{volumes[0]:,.3g} to {volumes[-1]:,.0f} million tokens a month; " + (f"the lines cross at {even:,.1f} million tokens"
+                                                              if even else "the lines do not cross"),
+            ["million tokens per month", "cloud $ per month", "owned GPU $ per month"],
+            [[f"{v:,.3f}", money(c), money(o)] for v, c, o in zip(volumes, cloud, owned)],
+            caption="Monthly cost by volume")
 
 
 def _number(value, low, high, step, label, width):

@@ -11,12 +11,14 @@ import portalit
 from portalit import backends, geometry, models
 from portalit.errors import PortalitError
 
-from ._common import LABEL_STYLE, Background, Busy, PortalitWidget, elapsed_ms, escape, guarded, one_line
+from ._common import (LABEL_STYLE, Background, Busy, Figure, LiveHTML, PortalitWidget, elapsed_ms, escape, guarded,
+                      one_line)
 
 PROJECTIONS = [("PCA", "pca"), ("UMAP", "umap")]
 HIGHLIGHT = "#111111"
 _EMBEDDINGS: OrderedDict = OrderedDict()  # (backend, model, texts) -> vectors: re-running a cell re-embeds nothing
 _EMBEDDINGS_LIMIT = 8
+TABLE_ROWS = 1000  # the data table under the map lists at most this many points (a page stays light)
 
 
 def embed_texts(texts: list[str], model: str | None):
@@ -99,8 +101,10 @@ class EmbeddingMap(PortalitWidget):
                                  ensure_option=True, continuous_update=False, style=LABEL_STYLE,
                                  layout=w.Layout(width="28em"))
         self.busy = Busy()
-        self.neighbour_list = w.HTML()
+        self.neighbour_list = LiveHTML()  # a selection's neighbours are announced
         self.figure = go.FigureWidget()
+        self.figure._config = {"displaylogo": False}  # plotly's logo: a link with no name, out of the course
+        self.figure_frame = Figure(self.figure)
         self.figure.layout.update(height=520, hovermode="closest", margin={"l": 40, "r": 20, "t": 50, "b": 40},
                                   plot_bgcolor="white", legend={"title": {"text": "label"}},
                                   xaxis={"showticklabels": False, "zeroline": False},
@@ -112,7 +116,7 @@ class EmbeddingMap(PortalitWidget):
         super().__init__([
             w.HBox([self.projection, self.colour, self.k], layout=w.Layout(flex_flow="row wrap", align_items="center")),
             self.finder, self.busy, self._error_line,
-            w.HBox([self.figure, self.neighbour_list], layout=w.Layout(flex_flow="row wrap", align_items="flex-start")),
+            w.HBox([self.figure_frame, self.neighbour_list], layout=w.Layout(flex_flow="row wrap", align_items="flex-start")),
         ])
         self.add_class("portalit-embedding-map")
         self._load(texts, labels, vectors)
@@ -241,11 +245,25 @@ class EmbeddingMap(PortalitWidget):
             self.figure.layout.title = {"text": escape(title), "font": {"size": 14}}
             self.figure.layout.xaxis.title = f"{self.method.upper()} 1"
             self.figure.layout.yaxis.title = f"{self.method.upper()} 2"
+        self._describe(title)
         if shape != self._drawn:
             for trace in self.figure.data:
                 trace.on_click(self._clicked)
             self._drawn = shape
         self._highlight()
+
+    def _describe(self, title: str) -> None:
+        """Names the map and lists its points as a table (keyboard users select in 'Find a point')."""
+        method = self.method.upper()
+        shown = min(len(self.texts), TABLE_ROWS)
+        rows = [[str(i), self.texts[i], *([self.labels[i]] if self.labels else []),
+                 f"{self.coords[i, 0]:.3f}", f"{self.coords[i, 1]:.3f}"] for i in range(shown)]
+        more = f" (the first {shown} of {len(self.texts)})" if shown < len(self.texts) else ""
+        self.figure_frame.describe(
+            f"Scatter plot: {title}; points that lie close had similar embeddings. "
+            "Select a point with 'Find a point' to list its neighbours.",
+            ["#", "text", *(["label"] if self.labels else []), f"{method} 1", f"{method} 2"], rows,
+            caption=f"{title}{more}")
 
     def _groups(self):
         if self.labels and self.colour.value:

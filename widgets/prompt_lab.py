@@ -106,7 +106,11 @@ class PromptLab(PortalitWidget):
                 self._run_panel(i, role, make)
         finally:
             self.run_button.disabled = False
-            self.busy.stop()
+            # The busy line is a live region: say that the answers are in (the panels stream, so
+            # they are not live themselves; an error in a panel is an alert of its own).
+            done = [f"{role}: {r.usage.get('completion_tokens', 0)} tokens in {r.latency_s:.1f} s"
+                    for (role, _), r in zip(chosen, self.results) if r is not None]
+            self.busy.stop(f"Answered ({'; '.join(done)})" if done else "")
             self._runs += 1
         failed = [f"{role}: {err}" for (role, _), err in zip(chosen, self.panel_errors) if err]
         self.error = "; ".join(failed) or None
