@@ -203,6 +203,28 @@ def check_shape(array, shape, what: str = "the array") -> None:
         raise CheckFailed(f"{what} should have shape {want}, got {got}")
 
 
+# The code a learner submitted, set by `portalit grade`'s trusted executor while it grades one
+# submission: {"cells": [(label, source), ...], "setup": [source, ...]}. None anywhere else.
+SUBMITTED: dict | None = None
+
+
+def check_by_hand(module: str, names, answer: str) -> None:
+    """CheckFailed if the code of answer cell `answer` (its grade_id), or of a cell the learner
+    added, reaches `module`.NAME for a NAME in `names` (see portalit.byhand). Only `portalit
+    grade` supplies the submitted code; elsewhere this check passes."""
+    if SUBMITTED is None:
+        return
+    from . import byhand
+
+    known = byhand.aliases(SUBMITTED["setup"], module)
+    for label, source in SUBMITTED["cells"]:
+        if label != answer and not label.startswith("cell "):  # other parts' answers are theirs to judge
+            continue
+        how = byhand.reaches(source, module, names, known)
+        if how:
+            raise CheckFailed(f"this part is to be written by hand, but your code {how[0]} (in {label})")
+
+
 def check(condition, message: str) -> None:
     """Passes if `condition` is true; otherwise fails with `message` (say what was checked)."""
     if not condition:

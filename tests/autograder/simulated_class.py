@@ -1,4 +1,4 @@
-"""A simulated class for problem set 3 (words as vectors): 30 submissions built from the master
+"""A simulated class for problem set 3 (words as vectors): 32 submissions built from the master
 notebook, each with the total score a fair grader must give it, or the error it must report.
 
 Parts (2 points each): test_vector_cosine, test_nearest, test_analogy_3cosadd, test_same_as_only_b,
@@ -67,6 +67,25 @@ def vector(word)
     return glove.vectors[glove.index[word]]
 '''
 
+# Right answers, but from the reference functions the parts ask to write by hand (read from the
+# source by grading.check_by_hand, however the call is dressed up).
+COSINE_BY_REFERENCE = '''
+def vector(word):
+    return glove.vectors[glove.index[word.lower()]]
+
+
+def cosine(u, v):
+    return float(portalit.geometry.cosine(u, v))
+'''
+
+NEAREST_THROUGH_AN_ALIAS = '''
+g = geometry
+
+
+def nearest(word, k=5):
+    return [w for w, _ in g.neighbours(word, k)]
+'''
+
 NOT_IMPLEMENTED = "# YOUR CODE HERE\nraise NotImplementedError()"
 
 # student -> (what to do to the master notebook, expected total score or "error")
@@ -79,6 +98,9 @@ CASES = {
     "wrong-nearest": ([("answer", "nearest", NEAREST_WITH_SELF)], 8),
     # passes the visible test, fails the hidden ones.
     "hidden-fail": ([("answer", "nearest", NEAREST_HARDCODED)], 8),
+    # Part 1 (Part 2) gives the right numbers through the library: 0 for that part only.
+    "reference-cosine": ([("answer", "vector_cosine", COSINE_BY_REFERENCE)], 8),
+    "reference-nearest": ([("answer", "nearest", NEAREST_THROUGH_AN_ALIAS)], 8),
     # Part 3 fails (king - man + woman gives "king"), and so does Part 4, which uses it: for
     # slow : slower :: fast : ? the unexcluded answer is "slower", not the only-b "faster".
     "wrong-analogy": ([("answer", "analogy_3cosadd", ANALOGY_NO_EXCLUSION)], 6),

@@ -82,13 +82,13 @@ def test_solutions_get_full_marks_and_untouched_releases_fail_every_part(course)
 def test_a_simulated_class_grades_to_the_expected_scores(course, tmp_path):
     root = copy_course(course, tmp_path / "class")
     expected = simulated_class.build(root)
-    assert len(expected) == 30
+    assert len(expected) == 32
     result = autograder.grade_assignment(simulated_class.ASSIGNMENT, workers=2, course_dir=root,
                                     timeout=simulated_class.CELL_TIMEOUT_S)
     rows = {r["student"]: r for r in result["students"]}
     got = {s: ("error" if r["status"] == "error" else r["score"]) for s, r in rows.items()}
     assert got == expected
-    assert result["errors"] == 3 and result["graded"] == 27
+    assert result["errors"] == 3 and result["graded"] == 29
     for student in ("corrupted-json", "not-a-notebook", "missing-notebook"):
         message = rows[student]["error"]
         assert "ps03.ipynb" in message and "\n" not in message and "Traceback" not in message
@@ -96,6 +96,8 @@ def test_a_simulated_class_grades_to_the_expected_scores(course, tmp_path):
     assert any("sandbox stopped" in n for n in rows["crashes-kernel"]["notes"])
     assert any("put back" in n for n in rows["deleted-tests"]["notes"])
     assert any("duplicated" in n for n in rows["duplicated-test"]["notes"])
+    feedback = (root / "feedback" / "reference-nearest" / "ps03" / "ps03.html").read_text()
+    assert "to be written by hand, but your code passes the module portalit.geometry around" in feedback
     with open(root / "grades.csv") as f:
         exported = {r["student_id"]: float(r["score"]) for r in csv.DictReader(f) if r["assignment"] == "ps03"}
     assert exported == {s: (0.0 if v == "error" else v) for s, v in expected.items()}  # errors: no submission, 0
