@@ -47,6 +47,13 @@ def test_messages_and_system_prompt(local):
     assert result.text.strip()
 
 
+def test_a_list_given_as_the_prompt_is_the_messages_not_their_text(local):
+    messages = [{"role": "user", "content": "Say hello."}]
+    as_prompt, as_messages = local.chat(messages, max_tokens=8), local.chat(messages=messages, max_tokens=8)
+    assert as_prompt.messages == messages and as_prompt.text == as_messages.text
+    assert as_prompt.usage["prompt_tokens"] == as_messages.usage["prompt_tokens"]
+
+
 def test_max_tokens_limits_the_answer(local):
     result = local.chat("Write a long essay about the history of Rome.", max_tokens=8)
     assert result.usage["completion_tokens"] <= 8
@@ -116,6 +123,7 @@ def test_backend_from_environment(monkeypatch):
     (lambda c: c.chat("   "), "prompt is empty"),
     (lambda c: c.chat(messages=[]), "non-empty list"),
     (lambda c: c.chat(messages=[{"role": "robot", "content": "x"}]), "role system, user or assistant"),
+    (lambda c: c.chat({"role": "user"}), "the prompt must be text, or a list of {role, content} messages; got dict"),
     (lambda c: c.chat("hi", temperature=5), "temperature 5 is out of range; choose a number from 0 to 2"),
     (lambda c: c.chat("hi", max_tokens=0), "max_tokens 0"),
     (lambda c: c.embed([]), "non-empty texts"),

@@ -51,6 +51,10 @@ class ChatResult:
 
 
 def build_messages(prompt=None, messages=None, system=None) -> list[dict]:
+    if isinstance(prompt, (list, tuple)) and messages is None:  # chat([...]): a list of messages, not text
+        prompt, messages = None, prompt
+    elif prompt is not None and not isinstance(prompt, str):
+        raise PortalitError(f"the prompt must be text, or a list of {{role, content}} messages; got {type(prompt).__name__}")
     if messages is None:
         if prompt is None or not str(prompt).strip():
             raise PortalitError("the prompt is empty; give a question or instruction as text")
