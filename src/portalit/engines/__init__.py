@@ -97,3 +97,6 @@ def close_all() -> None:
             if llm is not None:
                 llm.close()
         _cache.clear()
+        for vocabulary in llamacpp.vocabularies.values():
+            vocabulary.close()
+        llamacpp.vocabularies.clear()

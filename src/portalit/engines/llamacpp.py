@@ -94,3 +94,32 @@ class LlamaCppChat:
             if prompt_tokens is None:
                 prompt_tokens = max(0, self.llm.n_tokens - completion_tokens)
             self.last_stream = Generation("", prompt_tokens, completion_tokens, finish)
+
+
+vocabularies: dict[str, object] = {}  # GGUF path -> vocabulary-only Llama (closed by engines.close_all)
+
+
+def formatted(messages, model: str, add_generation_prompt: bool = True):
+    """(the text `model` reads for `messages`, a function counting a text's tokens): the chat
+    template the engine applies (the catalogue's, else the file's own), read from the GGUF's
+    vocabulary and metadata alone, without loading the weights."""
+    from llama_cpp import Llama
+    from llama_cpp._utils import suppress_stdout_stderr
+    from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+    from . import resolve_chat_path, template
+
+    path = str(resolve_chat_path(model))
+    if path not in vocabularies:
+        with suppress_stdout_stderr(disable=False):
+            vocabularies[path] = Llama(model_path=path, vocab_only=True, verbose=False)
+    llm = vocabularies[path]
+    bos = llm._model.token_get_text(llm.token_bos()) if llm.token_bos() != -1 else ""
+    custom = template(model)
+    if custom:
+        text, eos = custom
+    else:
+        text, eos = llm.metadata["tokenizer.chat_template"], llm._model.token_get_text(llm.token_eos())
+    prompt = Jinja2ChatFormatter(text, eos_token=eos, bos_token=bos, add_generation_prompt=add_generation_prompt)(
+        messages=chat_messages(messages)).prompt
+    return prompt, lambda piece: llm.tokenize(piece.encode(), add_bos=False, special=True)
