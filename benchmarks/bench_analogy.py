@@ -48,8 +48,27 @@ def peer_vectors():
     return kv
 
 
+def busy(quick: bool = False) -> dict:
+    """`--busy`: analogy queries/s over all 400,000 words with one core held, the policy against
+    every fixed thread count."""
+    from portalit.geometry import analogy, warm_search
+
+    from portalit.benchmarks import busy as harness
+
+    triples = questions(30 if quick else 100)
+    warm_search()
+
+    def queries_per_s() -> float:
+        start = time.perf_counter()
+        for triple in triples:
+            analogy(*triple, k=10)
+        return len(triples) / (time.perf_counter() - start)
+
+    return {**harness.compare(queries_per_s, rounds=1 if quick else 2), "unit": "queries/s"}
+
+
 def run(queries=200, k: int = 10, method: str = "3cosadd", mode: str = "query",
-        restrict_vocab: int | None = 30000, quick: bool = False) -> dict:
+        restrict_vocab: int | None = 30000, quick: bool = False, busy_run: bool = False) -> dict:
     """{ours, peer, ratio, ...}: throughput (queries/s, or questions/s in mode "eval"); ratio = ours/peer.
 
     `queries` is a count (taken from the Google set) or a list of (positive1, negative, positive2);
@@ -57,6 +76,8 @@ def run(queries=200, k: int = 10, method: str = "3cosadd", mode: str = "query",
     Mode "eval" times evaluate_analogies against gensim's evaluate_word_analogies at
     `restrict_vocab` (gensim needs ~11 minutes for the full vocabulary, so None skips the peer).
     """
+    if busy_run:
+        return busy(quick)
     if mode == "eval":
         return _run_eval(restrict_vocab)
     from portalit.errors import PortalitError

@@ -109,7 +109,69 @@ def peak_memory_mb() -> float:
     return round(float(out.stdout.strip().splitlines()[-1]), 1)
 
 
-def run(quick: bool = False) -> dict:
+def busy(quick: bool = False) -> dict:
+    """`--busy`: tokens/s with one core held, the policy against every fixed thread count (busy.py),
+    and two chatting processes side by side against one process alone on one thread."""
+    import portalit
+
+    from portalit.benchmarks import busy as harness
+
+    client = portalit.Client("local-cpu")
+    prompts = PROMPTS[:2] if quick else PROMPTS
+
+    def tokens_per_s() -> float:
+        start, tokens = time.perf_counter(), 0
+        for prompt in prompts:
+            tokens += client.chat(prompt, max_tokens=MAX_TOKENS).usage["completion_tokens"]
+        return tokens / (time.perf_counter() - start)
+
+    result = harness.compare(tokens_per_s, rounds=1 if quick else 2)
+    result.update(side_by_side(4 if quick else 8))
+    result["unit"] = "tokens/s"
+    return result
+
+
+SIDE_SCRIPT = """
+import json, sys, time, portalit
+client = portalit.Client("local-cpu")
+client.chat("Hello", max_tokens=4)
+print("ready", flush=True)
+sys.stdin.readline()  # both start together
+start, tokens = time.perf_counter(), 0
+for prompt in json.loads(sys.argv[1]) * int(sys.argv[2]):
+    tokens += client.chat(prompt, max_tokens=%d).usage["completion_tokens"]
+print(tokens / (time.perf_counter() - start), flush=True)
+""" % MAX_TOKENS
+
+
+def side_by_side(repeats: int) -> dict:
+    """Two kernels chatting at once (the policy in each), and one alone on one thread."""
+    def start(n_processes: int, env: dict) -> list[float]:
+        procs = [subprocess.Popen([sys.executable, "-c", SIDE_SCRIPT, json.dumps(PROMPTS[:2]), str(repeats // 2)],
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
+                 for _ in range(n_processes)]
+        try:
+            for p in procs:
+                assert p.stdout.readline().strip() == "ready"
+            for p in procs:
+                p.stdin.write("go\n")
+                p.stdin.flush()
+            return [float(p.stdout.readline()) for p in procs]
+        finally:
+            for p in procs:
+                p.kill()
+                p.wait()
+
+    env = {k: v for k, v in os.environ.items() if k != "PORTALIT_THREADS"}
+    alone = start(1, {**env, "PORTALIT_THREADS": "1"})[0]
+    pair = start(2, env)
+    return {"two_kernels_each": [round(t, 2) for t in pair], "one_thread_alone": round(alone, 2),
+            "two_kernels_ratio": round(min(pair) / alone, 3)}
+
+
+def run(quick: bool = False, busy_run: bool = False) -> dict:
+    if busy_run:
+        return busy(quick)
     result = throughput(1 if quick else 3)
     result["cold_chat_s"] = cold_chat_seconds()
     result["peak_rss_mb_chat_embed"] = peak_memory_mb()
@@ -118,4 +180,4 @@ def run(quick: bool = False) -> dict:
 
 
 if __name__ == "__main__":
-    print(json.dumps(run(quick="--quick" in sys.argv)))
+    print(json.dumps(run(quick="--quick" in sys.argv, busy_run="--busy" in sys.argv)))

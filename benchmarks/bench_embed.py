@@ -20,7 +20,26 @@ def sentences(n: int) -> list[str]:
     return (found * (n // max(1, len(found)) + 1))[:n]
 
 
-def run(quick: bool = False) -> dict:
+def busy(quick: bool = False) -> dict:
+    """`--busy`: sentences/s with one core held, the policy against every fixed thread count."""
+    import portalit
+
+    from portalit.benchmarks import busy as harness
+
+    texts = sentences(128 if quick else 512)
+    client = portalit.Client("local-cpu")
+
+    def sentences_per_s() -> float:
+        start = time.perf_counter()
+        client.embed(texts)
+        return len(texts) / (time.perf_counter() - start)
+
+    return {**harness.compare(sentences_per_s, rounds=1 if quick else 2), "unit": "sentences/s"}
+
+
+def run(quick: bool = False, busy_run: bool = False) -> dict:
+    if busy_run:
+        return busy(quick)
     import numpy as np
 
     import portalit
@@ -52,4 +71,4 @@ def run(quick: bool = False) -> dict:
 
 
 if __name__ == "__main__":
-    print(json.dumps(run(quick="--quick" in sys.argv)))
+    print(json.dumps(run(quick="--quick" in sys.argv, busy_run="--busy" in sys.argv)))

@@ -38,3 +38,22 @@ def test_bench_class_serves_a_small_class_through_the_gateway_and_the_single_que
     assert body["peer_detail"]["failures"] == 0, body
     assert body["ours"] > 0 and body["peer"] > 0 and body["ratio"] == pytest.approx(body["ours"] / body["peer"], rel=0.02)
     assert 0 < body["p50_ttft_s"] <= body["p95_ttft_s"] and body["p95_total_s"] > 0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("what", ["chat", "embed"])
+def test_bench_busy_compares_the_policy_with_every_fixed_thread_count_under_a_hog(what):
+    out = run_cli("bench", what, "--busy", "--quick", "--json", timeout=900)
+    assert out.returncode == 0, out.stderr[-2000:]
+    body = json.loads(out.stdout)
+    assert set(body["fixed_busy"]) == {str(n) for n in range(1, body["cores"] + 1)}
+    assert body["best_fixed_busy"] == max(body["fixed_busy"].values())
+    assert body["policy_ratio"] == pytest.approx(body["busy"] / body["best_fixed_busy"], rel=0.02)
+    assert body["quiet_ratio"] == pytest.approx(body["quiet"] / body["quiet_default"], rel=0.02)
+    if what == "chat":
+        assert len(body["two_kernels_each"]) == 2 and body["one_thread_alone"] > 0
+
+
+def test_busy_is_refused_where_it_does_not_apply():
+    out = run_cli("bench", "class", "--busy")
+    assert out.returncode == 2 and "--busy measures chat, embed, analogy; not 'class'" in out.stderr

@@ -12,7 +12,14 @@ from .errors import PortalitError
 KINDS = ("chat", "embed", "analogy", "class")
 
 
-def run(what: str, quick: bool = False) -> dict:
+BUSY_KINDS = ("chat", "embed", "analogy")
+
+
+def run(what: str, quick: bool = False, busy: bool = False) -> dict:
+    """`busy`: measured with one core held by a hog the benchmark starts and stops (benchmarks/busy.py)."""
     if what not in KINDS:
         raise PortalitError(f"unknown benchmark {what!r}; choose one of: {', '.join(KINDS)}")
-    return importlib.import_module(f"portalit.benchmarks.bench_{what}").run(quick=quick)
+    if busy and what not in BUSY_KINDS:
+        raise PortalitError(f"--busy measures {', '.join(BUSY_KINDS)}; not {what!r}")
+    module = importlib.import_module(f"portalit.benchmarks.bench_{what}")
+    return module.run(quick=quick, busy_run=True) if busy else module.run(quick=quick)

@@ -79,6 +79,8 @@ def build_parser() -> Parser:
     b = sub.add_parser("bench", help="our path vs the raw engine, measured in the same run")
     b.add_argument("what", choices=["chat", "embed", "analogy", "class"])
     b.add_argument("--quick", action="store_true", help="fewer repetitions (a smoke run)")
+    b.add_argument("--busy", action="store_true",
+                   help="also with one core held by a CPU hog: the thread policy against every fixed thread count")
     b.add_argument("--json", action="store_true")
     g = sub.add_parser("grade", help="autograde every submission of an assignment (nbgrader)")
     g.add_argument("assignment")
@@ -250,7 +252,7 @@ def cmd_serve(args) -> int:
 def cmd_bench(args) -> int:
     from . import bench
 
-    result = bench.run(args.what, quick=args.quick)
+    result = bench.run(args.what, quick=args.quick, busy=args.busy)
     text = "\n".join(f"{k}: {v}" for k, v in result.items())
     _emit(result, args.json, text)
     return 0

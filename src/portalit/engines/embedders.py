@@ -8,8 +8,8 @@ from __future__ import annotations
 import re
 import threading
 
+from .. import models, threads
 from ..errors import PortalitError
-from .. import models
 
 
 class MiniLMEmbedder:
@@ -40,6 +40,10 @@ class MiniLMEmbedder:
         out = np.empty((len(texts), 384), dtype=np.float32)
         with self.lock, torch.inference_mode():
             for start in range(0, len(order), self.batch_size):
+                if self.device == "cpu":  # per batch: as many torch threads as free cores (portalit.threads)
+                    n = threads.threads()
+                    if torch.get_num_threads() != n:
+                        torch.set_num_threads(n)
                 idx = order[start : start + self.batch_size]
                 batch = self.tokenizer(
                     [texts[i] for i in idx], padding=True, truncation=True,

@@ -1,7 +1,6 @@
 """Chat with a GGUF model through llama-cpp-python: the fast CPU engine behind local-cpu."""
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Iterator
 
@@ -18,8 +17,15 @@ def available() -> bool:
 
 
 def default_threads() -> int:
-    # llama-cpp-python defaults to half the cores, which is one thread on a 2-core laptop.
-    return int(os.environ.get("PORTALIT_THREADS", 0)) or max(1, os.cpu_count() or 1)
+    """Threads for a llama.cpp call now (portalit.threads: the cores other processes leave free).
+
+    llama-cpp-python's own default, half the cores, is one thread on a 2-core laptop."""
+    from .. import threads
+
+    return threads.threads()
+
+
+ADAPT_EVERY = 16  # generated tokens between two looks at the load during one streamed answer
 
 
 class LlamaCppChat:
@@ -45,6 +51,7 @@ class LlamaCppChat:
         with suppress_stdout_stderr(disable=False):
             self.llm = Llama(
                 model_path=self.path, n_ctx=n_ctx, n_threads=n_threads or default_threads(),
+                n_threads_batch=n_threads or default_threads(),
                 n_gpu_layers=0, verbose=False, lora_path=str(lora) if lora else None,
             )
         if template:  # the file has no chat template: the catalogue's, ending a turn at its stop text
@@ -55,10 +62,21 @@ class LlamaCppChat:
                 text, eos_token=stop, bos_token=self.llm.detokenize([self.llm.token_bos()], special=True).decode(),
                 stop_token_ids=[self.llm.token_eos()]).to_chat_handler()
         self.lock = threading.Lock()
+        self.n_threads = None if n_threads else 0  # 0: chosen per call; None: fixed by the caller
+
+    def _use_threads(self) -> None:
+        """Before each call, and between pieces of a long one: as many threads as free cores."""
+        if self.n_threads is None:
+            return
+        n = default_threads()
+        if n != self.n_threads:
+            self.llm._ctx.set_n_threads(n, n)
+            self.n_threads = n
 
     def generate(self, messages, temperature=0.0, max_tokens=256, seed=0, stop=None) -> Generation:
         with self.lock:
             self.llm.reset()
+            self._use_threads()
             out = self.llm.create_chat_completion(
                 messages=chat_messages(messages), temperature=temperature, max_tokens=max_tokens,
                 seed=seed, stop=stop,
@@ -74,6 +92,7 @@ class LlamaCppChat:
         """Yields text pieces; the finish reason and token counts are left in self.last_stream."""
         with self.lock:
             self.llm.reset()
+            self._use_threads()
             completion_tokens, prompt_tokens = 0, None
             finish = "stop"
             for chunk in self.llm.create_chat_completion(
@@ -86,6 +105,8 @@ class LlamaCppChat:
                     if prompt_tokens is None:  # the prompt is evaluated, the first token not yet
                         prompt_tokens = self.llm.n_tokens
                     completion_tokens += 1
+                    if completion_tokens % ADAPT_EVERY == 0:
+                        self._use_threads()
                     yield piece
                 if choice.get("finish_reason"):
                     finish = choice["finish_reason"]

@@ -9,7 +9,6 @@ for a pool thread that has not been given a core.
 """
 from __future__ import annotations
 
-import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -22,12 +21,10 @@ _state: dict = {}
 
 
 def workers() -> int:
-    """Threads to use: the cores this process may run on, at most 4."""
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        cores = os.cpu_count() or 1
-    return max(1, min(cores, 4))
+    """Threads to use: the cores other processes leave free (portalit.threads), at most 4."""
+    from .. import threads
+
+    return max(1, min(threads.threads(), 4))
 
 
 def run_parallel(function, parts) -> list:

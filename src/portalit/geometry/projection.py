@@ -97,7 +97,9 @@ def _umap(X, n_components, seed):
     if coords is None:
         import umap  # slow import (numba), so only when UMAP is asked for
 
-        with warnings.catch_warnings():
+        from .. import threads
+
+        with warnings.catch_warnings(), threads.limited():  # BLAS and numba: only the free cores
             # A seed makes UMAP single-threaded and it warns about that on every fit.
             warnings.simplefilter("ignore")
             reducer = umap.UMAP(n_components=n_components, n_neighbors=n_neighbors, metric="cosine",
