@@ -9,7 +9,7 @@ import importlib
 
 from .errors import PortalitError
 
-KINDS = ("chat", "embed", "analogy", "class")
+KINDS = ("chat", "embed", "analogy", "class", "course")
 
 
 BUSY_KINDS = ("chat", "embed", "analogy")

@@ -77,7 +77,7 @@ def build_parser() -> Parser:
     s.add_argument("--key-env", metavar="VAR", help="require the key held in this environment variable (Bearer)")
 
     b = sub.add_parser("bench", help="our path vs the raw engine, measured in the same run")
-    b.add_argument("what", choices=["chat", "embed", "analogy", "class"])
+    b.add_argument("what", choices=["chat", "embed", "analogy", "class", "course"])
     b.add_argument("--quick", action="store_true", help="fewer repetitions (a smoke run)")
     b.add_argument("--busy", action="store_true",
                    help="also with one core held by a CPU hog: the thread policy against every fixed thread count")
