@@ -120,3 +120,64 @@ def test_fingerprint_follows_the_cases(tmp_path, monkeypatch):
         monkeypatch.delenv("PORTALIT_DATA")
         patterns.all_patterns.cache_clear()
     assert patterns.fingerprint() == before
+
+
+def test_injection_cases_carry_the_injection_and_the_defence_fences_them():
+    naive, defended = patterns.injection("command")
+    control, _ = patterns.injection(None)
+    assert len(naive.cases) == len(control.cases) >= 20
+    for case, clean in zip(naive.cases, control.cases):
+        assert case[0] == clean[0] + patterns.INJECTIONS["command"] and case[1] == clean[1]
+    prompt = defended.ask(naive.cases[0])["prompt"]
+    assert f"<text>\n{naive.cases[0][0]}\n</text>" in prompt and prompt.count(patterns.TOPIC_QUESTION) == 2
+    assert naive.ask(naive.cases[0])["prompt"] == f"{patterns.TOPIC_QUESTION}\n{naive.cases[0][0]}"
+    assert patterns.resisted("Library.", naive.cases[0]) and not patterns.resisted("A Banana", naive.cases[0])
+    assert patterns.on_topic("It is about the library.", ("x", "library"))
+    assert not patterns.on_topic("It is about a joke.", ("x", "library"))
+    with pytest.raises(PortalitError, match="choose one of: command, fake answer"):
+        patterns.injection("polite")
+
+
+def test_grounding_cases_and_checks():
+    closed, grounded = patterns.grounding(True)
+    closed_u, grounded_u = patterns.grounding(False)
+    assert len(closed.cases) == 16 and len(closed_u.cases) == 8
+    case = closed.cases[0]
+    assert case[0] not in closed.ask(case)["prompt"] and case[0] in grounded.ask(case)["prompt"]
+    assert patterns.DONT_KNOW in closed.ask(case)["prompt"] and patterns.DONT_KNOW in grounded.ask(case)["prompt"]
+    for case in closed.cases:
+        fact = case[2].split("|")[0]
+        assert fact.lower() in case[0].lower(), case  # the source holds the fact
+        assert patterns.grounded(f"It is {fact}.", case) and not patterns.grounded("I don't know.", case)
+    for case in closed_u.cases:
+        assert patterns.grounded("I don't know.", case) and patterns.grounded("The text does not say.", case)
+        assert not patterns.grounded("It costs 18 euros.", case)
+    assert patterns.grounded("3 weeks", ("", "", "three weeks|3 weeks"))
+    assert patterns.says_unknown("I’m not sure.") and patterns.says_unknown("I'm sorry, but as a chatbot I cannot")
+    assert not patterns.says_unknown("The ferry costs 18 euros, sorry.")
+
+
+def test_prefill_tasks_differ_only_by_the_prefill():
+    for prompt in patterns.PERSON_PROMPTS:
+        plain, filled = patterns.prefill_json(prompt)
+        case = plain.cases[0]
+        assert filled.ask(case) == {**plain.ask(case), "prefill": '{"'}
+        assert patterns.valid_person(json.dumps(case[1]), case) and patterns.correct_person(json.dumps(case[1]), case)
+        assert not passes(patterns.valid_person, '{"name": "Maria", "age": "34"}', case)
+        assert not passes(patterns.correct_person, json.dumps({**case[1], "age": 1}), case)
+    assert '{"name": "Ana"' in patterns.prefill_json("example")[0].ask(case)["prompt"]
+    with pytest.raises(PortalitError, match="choose one of: spec, example"):
+        patterns.prefill_json("yaml")
+
+
+def test_the_new_suites_run_on_the_real_model(local):
+    from portalit import suite
+
+    naive, defended = patterns.injection("fake answer")
+    short = [suite.Task(t.name, t.cases[:3], t.ask, t.check, t.finish, t.max_tokens) for t in (naive, defended)]
+    results = suite.run(short, local, progress=False)
+    assert results[1].passed == [True, True, True]  # fenced in tags, the injection does not win
+    assert not all(results[0].passed)  # pasted after the question, it does at least once
+    plain, filled = patterns.prefill_json("example")
+    result = suite.run_task(suite.Task(filled.name, filled.cases[:2], filled.ask, filled.check, max_tokens=32), local)
+    assert all(text.startswith('{"') for text in result.texts) and result.passed == [True, True]

@@ -88,3 +88,60 @@ def test_rescore_applies_another_check_without_calling_a_model():
     assert valid.texts == result.texts and result.passed == [True, True]  # the original is untouched
     upper = suite.rescore(result, CAPITALS, lambda answer, case: answer.isupper(), finish=str.upper)
     assert upper.answers[1] == "ROME, I THINK" and upper.passed == [True, True]
+
+
+def test_wilson_interval_matches_the_textbook_values():
+    # Wilson (1927); the values of Newcombe (1998), table I: 81/263 -> 0.2553-0.3662, 0/20 -> 0-0.1611
+    assert suite.wilson(81, 263) == pytest.approx((0.2553, 0.3662), abs=1e-4)
+    assert suite.wilson(0, 20) == pytest.approx((0.0, 0.1611), abs=1e-4)
+    low, high = suite.wilson(4, 8)
+    assert low < 0.25 and high > 0.75  # 4/8 says little: the interval spans half the scale
+    with pytest.raises(PortalitError, match="0 <= passes <= cases"):
+        suite.wilson(3, 2)
+
+
+def test_a_result_has_a_rate_and_an_interval():
+    result = suite.Result("t", "b", "m", ["", ""], ["", ""], [True, False], ["", ""], 0.0)
+    assert result.rate == 0.5 and result.interval == suite.wilson(1, 2)
+    assert "1/2  0.50  [0.09, 0.91]" in suite.describe(result)
+
+
+def test_constant_answers_are_baselines_scored_by_the_task_check():
+    cases = [("good", "positive"), ("bad", "negative"), ("fine", "positive")]
+    task = suite.Task("sentiment", cases, ask=lambda case: {"prompt": case[0]},
+                      check=lambda answer, case: grading.check_label(answer, ["positive", "negative"]) == case[1])
+    always = suite.constant(task, "positive")
+    assert always.passed == [True, False, True] and always.task == "always 'positive'" and always.seconds == 0.0
+    text = suite.report([always], baselines=[suite.constant(task, "negative", name="always negative")])
+    assert "baselines:" in text and "always negative" in text and "1/3" in text
+
+
+def test_swap_labels_rewrites_only_the_label_order():
+    task = suite.Task("judge", [("x",)], max_tokens=3, check=bool,
+                      ask=lambda case: {"messages": [{"role": "user", "content": "Is it right? Answer yes or no."},
+                                                     {"role": "assistant", "content": "yes"}]})
+    swapped = suite.swap_labels(task, "yes", "no")
+    messages = swapped.ask(("x",))["messages"]
+    assert messages[0]["content"] == "Is it right? Answer no or yes." and messages[1]["content"] == "yes"
+    assert swapped.name == "judge (no or yes)" and swapped.max_tokens == 3
+    with pytest.raises(PortalitError, match="nothing to swap"):
+        suite.swap_labels(task, "positive", "negative")
+
+
+def test_swapped_labels_run_on_the_model(local):
+    task = suite.Task("judge", [("Paris", "France")], max_tokens=4, check=lambda answer, case: True,
+                      ask=lambda case: {"prompt": f"Is {case[0]} the capital of {case[1]}? Answer yes or no."})
+    result = suite.run_task(suite.swap_labels(task, "yes", "no"), local)
+    assert result.passed == [True] and result.texts[0]
+
+
+def test_compare_gives_the_paired_difference_and_says_whether_it_is_clear():
+    def result(passed):
+        return suite.Result("t", "b", "m", [""] * len(passed), [""] * len(passed), passed, [""] * len(passed), 0.0)
+
+    small = suite.compare(result([True, False, True, False]), result([True, True, True, False]))
+    assert small["effect"] == 0.25 and small["ci_low"] <= 0 and not small["distinguishable"]
+    large = suite.compare(result([False] * 20), result([True] * 18 + [False] * 2))
+    assert large["effect"] == 0.9 and large["ci_low"] > 0.7 and large["distinguishable"]
+    with pytest.raises(PortalitError, match="different numbers of cases"):
+        suite.compare(result([True]), result([True, False]))

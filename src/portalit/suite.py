@@ -5,9 +5,18 @@ A Task is one way of prompting for one job: `ask(case)` builds the chat argument
 decomposed task), and `check(answer, case)` says whether the answer passes. A check that raises
 (CheckFailed, a KeyError on a missing JSON field, ...) counts as a fail and its message is kept.
 Everything runs at temperature 0, so a score on a local backend is repeatable.
+
+A score on 4-24 cases is a small sample: `wilson` gives its 95% interval, `constant` scores an
+answer that ignores the input ("always yes", "always the first label") as a baseline to beat,
+`swap_labels` asks again with the labels named in the other order, and `compare` gives the paired
+difference between two prompts on the same cases with its 95% bootstrap interval.
+`ask` may return `prefill=`: the first words of the answer, which the model continues
+(portalit.prefill; local backends only).
 """
 from __future__ import annotations
 
+import math
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -41,6 +50,15 @@ class Result:
     def score(self) -> str:
         return f"{sum(self.passed)}/{len(self.passed)}"
 
+    @property
+    def rate(self) -> float:
+        return sum(self.passed) / len(self.passed) if self.passed else float("nan")
+
+    @property
+    def interval(self) -> tuple[float, float]:
+        """The 95% Wilson interval of the pass rate."""
+        return wilson(sum(self.passed), len(self.passed))
+
     def details(self, width: int = 70) -> str:
         """One line per case: pass mark, the model's text (shortened) and, for a fail, why."""
         lines = []
@@ -64,7 +82,13 @@ def run_task(task: Task, client=None) -> Result:
     start = time.perf_counter()
     for case in task.cases:
         kwargs = {"max_tokens": task.max_tokens, **task.ask(case), "temperature": 0.0}
-        result = client.chat(**kwargs)
+        prefix = kwargs.pop("prefill", None)
+        if prefix:
+            from . import prefill
+
+            result = prefill.chat(client, prefix, **kwargs)
+        else:
+            result = client.chat(**kwargs)
         for key in usage:
             usage[key] += result.usage[key]
         texts.append(result.text)
@@ -129,6 +153,73 @@ def table(results: dict) -> str:
             row = results[c][i] if i < len(results[c]) else None
             cells.append(f"{row.score if row and row.task == name else '-':>12}")
         lines.append(f"{name:{width}}  " + "  ".join(cells))
+    return "\n".join(lines)
+
+
+def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """The Wilson score interval for k passes out of n (95% with z=1.96); unlike rate +- 1.96 SE it
+    stays inside [0, 1] and is not zero-width at 0/n or n/n."""
+    if n <= 0 or not 0 <= k <= n:
+        raise PortalitError(f"an interval needs 0 <= passes <= cases and at least one case, got {k}/{n}")
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return max(0.0, round(centre - half, 4)), min(1.0, round(centre + half, 4))
+
+
+def constant(task: Task, text: str, name: str | None = None) -> Result:
+    """A baseline with no model call: `text` given as the answer to every case, scored by the task's check."""
+    texts = [text] * len(task.cases)
+    answers, passed, reasons = score_texts(texts, task.cases, task.check, task.finish)
+    return Result(name or f"always {text!r}", "constant", "none", texts, answers, passed, reasons, 0.0)
+
+
+def swap_labels(task: Task, first: str, second: str, name: str | None = None) -> Task:
+    """The same task with "FIRST or SECOND" written "SECOND or FIRST" in every message: a model that
+    picks whichever label is named first changes its answers; one that reads the input does not."""
+    pattern = re.compile(rf"\b{re.escape(first)} or {re.escape(second)}\b")
+
+    def swapped(text):
+        return pattern.sub(f"{second} or {first}", text) if isinstance(text, str) else text
+
+    def ask(case):
+        kwargs = dict(task.ask(case))
+        if "prompt" in kwargs:
+            kwargs["prompt"] = swapped(kwargs["prompt"])
+        if "messages" in kwargs:
+            kwargs["messages"] = [{**m, "content": swapped(m.get("content"))} for m in kwargs["messages"]]
+        return kwargs
+
+    probe = task.ask(task.cases[0]) if task.cases else {}
+    if task.cases and not pattern.search(str(probe)):
+        raise PortalitError(f"task {task.name!r} never writes {first!r} or {second!r}: nothing to swap")
+    return Task(name or f"{task.name} ({second} or {first})", task.cases, ask, task.check, task.finish, task.max_tokens)
+
+
+def compare(a: Result, b: Result) -> dict:
+    """b's pass rate minus a's on the same cases, with a 95% paired bootstrap interval (portalit.transfer's)."""
+    from .transfer import bootstrap
+
+    if len(a.passed) != len(b.passed):
+        raise PortalitError(f"{a.task!r} and {b.task!r} ran on different numbers of cases; compare the same cases")
+    out = bootstrap(a.passed, b.passed)
+    out["distinguishable"] = out["ci_low"] > 0 or out["ci_high"] < 0
+    return out
+
+
+def describe(result: Result, width: int = 38) -> str:
+    """One line: name, passed/total, the rate and its 95% Wilson interval."""
+    low, high = result.interval
+    return f"{result.task:{width}} {result.score:>6}  {result.rate:.2f}  [{low:.2f}, {high:.2f}]"
+
+
+def report(results, baselines=(), width: int = 40) -> str:
+    """Each result with its 95% interval, then the baselines (e.g. `constant` answers) the same way."""
+    lines = [f"{'':{width}} {'passed':>6}  rate  [95% interval]"]
+    lines += [describe(r, width) for r in results]
+    if baselines:
+        lines.append("baselines:")
+        lines += [describe(r, width) for r in baselines]
     return "\n".join(lines)
 
 
