@@ -8,6 +8,7 @@ import shutil
 import time
 from pathlib import Path
 
+from ..threads import cores
 from . import gradebook, records
 from ._process import alive, first_line, kill_group
 from .forkserver import fork_server, preload_for
@@ -29,7 +30,8 @@ class Pool:
                     for p in sorted((course.source / assignment).glob("*.ipynb")))
         # A worker's overall limit: every code cell may use its timeout, plus start-up and feedback.
         self.limit_s = cell_timeout * (cells + 2) + STARTUP_ALLOWANCE_S
-        threads = max(1, (os.cpu_count() or 1) // workers)  # sandboxes side by side must not oversubscribe
+        # Sandboxes side by side must not oversubscribe the cores this process may use (portalit.threads).
+        threads = max(1, cores() // workers)
         self.env = {"PORTALIT_THREADS": str(threads), "OMP_NUM_THREADS": str(threads),
                     "OPENBLAS_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
 

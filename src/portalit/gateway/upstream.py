@@ -59,6 +59,7 @@ class LlamaServer:
         command = [str(binary()), "--model", str(self.path), "--alias", self.alias, "--host", "127.0.0.1",
                    "--port", str(self.port), "--parallel", str(self.slots),
                    "--ctx-size", str(self.context * self.slots), "--threads", str(self.threads or default_threads()),
+                   "--threads-batch", str(self.threads or default_threads()),
                    "--no-webui", "--log-verbosity", "2"]
         from .. import models
 
