@@ -2,7 +2,7 @@
 
     diagrams.vector_arithmetic("man", "king", "woman")   # lesson 03: king - man + woman, on GloVe
     diagrams.chat_template([{"role": "user", "content": "Hi"}])   # lesson 01: what the model reads
-    diagrams.two_towers()                                 # lesson 06: two encoders, one space
+    diagrams.two_towers(32)                               # lesson 06: two encoders, one space
 
 Each returns a Figure: an inline SVG (or marked-up text) with an accessible name, a caption, and the
 same information as a data table in a collapsed <details>, so a screen reader or a learner who
@@ -106,31 +106,34 @@ def chat_template(messages: list[dict], model: str = "smollm2-135m", add_generat
                   ["from", "text", "tokens"], rows)
 
 
-def two_towers(image_dim: int = 512, text_dim: int = 512, shared_dim: int = 64) -> Figure:
-    """A two-tower (dual-encoder) model: an image tower and a text tower map into one shared space,
-    where matched pairs should be close (cosine) and a contrastive loss pulls them together."""
-    name = "Two towers: an image encoder and a text encoder map into one shared space, compared by cosine"
-    boxes = [(20, 60, "image", "#dbe9f6"), (20, 240, "caption", "#f6e6cc"),
+def two_towers(shared_dim: int = 32, image: str = "picture", text: str = "caption") -> Figure:
+    """A two-tower (dual-encoder) model: an image tower and a text tower map into one shared space
+    of `shared_dim` numbers, where matched pairs should be close (cosine)."""
+    name = f"Two towers: an {image} encoder and a {text} encoder map into one shared space, compared by cosine"
+    boxes = [(20, 60, image, "#dbe9f6"), (20, 240, text, "#f6e6cc"),
              (190, 60, "image tower", "#dbe9f6"), (190, 240, "text tower", "#f6e6cc"),
-             (370, 150, "shared space", "#e3f1e0")]
+             (370, 150, f"shared space ({shared_dim})", "#e3f1e0")]
     uid = next(_ids)
     svg = [_svg_open(name, "Arrows run from each input through its own tower into the shared space.", uid)]
     svg.append(f'<defs><marker id="arrow-{uid}" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" '
                'orient="auto"><path d="M0,0 L10,5 L0,10 z" fill="#222"/></marker></defs>')
     for x, y, label, colour in boxes:
         svg.append(f'<rect x="{x}" y="{y}" width="150" height="60" rx="8" fill="{colour}" stroke="#222"/>'
-                   f'<text x="{x + 75}" y="{y + 35}" text-anchor="middle" font-size="14" fill="#222">{label}</text>')
+                   f'<text x="{x + 75}" y="{y + 35}" text-anchor="middle" font-size="14" fill="#222">'
+                   f"{html.escape(label)}</text>")
     for (x1, y1), (x2, y2) in [((170, 90), (190, 90)), ((170, 270), (190, 270)), ((340, 90), (370, 170)),
                                ((340, 270), (370, 190))]:
-        svg.append(f'<line x1="{x1}" y1="{y1}" x2="{x2}" y2="{y2}" stroke="#222" stroke-width="2" marker-end="url(#arrow-{uid})"/>')
-    svg.append('<text x="445" y="235" text-anchor="middle" font-size="13" fill="#222">cosine(image, caption)</text>')
+        svg.append(f'<line x1="{x1}" y1="{y1}" x2="{x2}" y2="{y2}" stroke="#222" stroke-width="2" '
+                   f'marker-end="url(#arrow-{uid})"/>')
+    svg.append(f'<text x="445" y="235" text-anchor="middle" font-size="13" fill="#222">cosine({html.escape(image)}, '
+               f"{html.escape(text)})</text>")
     svg.append("</svg>")
+    vector = f"a vector of {shared_dim} numbers, length 1"
     return Figure(name, "".join(svg),
-                  "Each tower is trained so that an image and its own caption land close together and "
-                  "other pairs far apart (a contrastive loss over a batch).",
+                  f"Each tower is trained so that a {image} and its own {text} land close together and other "
+                  "pairs far apart (a contrastive loss over a batch).",
                   ["input", "encoder", "output"],
-                  [["image", "image tower", f"a vector of {shared_dim} numbers (from {image_dim} features)"],
-                   ["caption", "text tower", f"a vector of {shared_dim} numbers (from {text_dim} features)"],
+                  [[image, "image tower", vector], [text, "text tower", vector],
                    ["both vectors", "cosine similarity", "one number: high for a matched pair"]])
 
 
