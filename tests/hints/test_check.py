@@ -121,7 +121,7 @@ def _executed(folder, wrong: str | None):
     NotebookClient(nb, kernel_name="portalit-local-cpu", timeout=120, allow_errors=True,
                    resources={"metadata": {"path": str(folder)}}).execute()
     failed = {c.metadata["nbgrader"]["grade_id"]: any(o.output_type == "error" for o in c.outputs)
-              for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")}
+              for c in nb.cells if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("grade")}
     texts = [o.get("text", "") for o in nb.cells[-1].outputs]
     return failed, json.loads(texts[0].splitlines()[0]), "".join(texts)
 
