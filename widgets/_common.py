@@ -104,8 +104,8 @@ class PlotDescription(anywidget.AnyWidget):
 class Figure(w.VBox):
     """A plot (an Output or a FigureWidget) with an accessible name and its data as a collapsed table.
 
-    Screen readers read plotly's SVG as scattered labels; the plot is announced as one image with
-    `describe`'s label instead, and the table beneath carries the numbers.
+    Screen readers read plotly's SVG as scattered labels; the plot is announced as a figure named by
+    `describe`'s label (what is plotted, in a sentence), and the table beneath carries the numbers.
     """
 
     def __init__(self, plot: w.DOMWidget, **kwargs):

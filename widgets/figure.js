@@ -1,6 +1,7 @@
-// Makes a plot readable without sight: names the plot in its frame (role="img" + aria-label, so a
-// screen reader says one sentence instead of every SVG label) and shows the plotted data as a table,
-// collapsed under it. The plot is a sibling view rendered on its own schedule: look for it until it is there.
+// Makes a plot readable without sight: names the plot in its frame (role="figure" + aria-label: a
+// sentence that says what is plotted) and shows the plotted data as a table, collapsed under it.
+// Not role="img": its children would be presentational, and plotly's plots hold focusable parts.
+// The plot is a sibling view rendered on its own schedule: look for it until it is there.
 function render({ model, el }) {
   const details = document.createElement("details");
   details.className = "portalit-plot-data";
@@ -16,7 +17,7 @@ function render({ model, el }) {
     if (!plot) return false;
     const name = model.get("label");
     if (name) {
-      plot.setAttribute("role", "img");
+      plot.setAttribute("role", "figure");
       plot.setAttribute("aria-label", name);
     } else {
       plot.removeAttribute("role");

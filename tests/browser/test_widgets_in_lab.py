@@ -22,15 +22,15 @@ def test_analogy_explorer_answers_and_reacts_to_exclusion(lab, page):
     expect(widget.locator(".js-plotly-plot")).to_have_count(1)
     shot(widget, "analogy-queen")
 
-    widget.get_by_label("Exclude the three input words").uncheck()
+    widget.get_by_label("Exclude the three input words", exact=True).uncheck()
     expect(widget.locator(".portalit-top-answer")).to_have_text("king")
     shot(widget, "analogy-inputs-allowed")
 
     # From the keyboard: Tab moves from one labelled box to the next; Enter submits a word.
-    start = widget.get_by_label("Start word")
+    start = widget.get_by_label("Start word", exact=True)
     start.focus()
     page.keyboard.press("Tab")
-    expect(widget.get_by_label("Subtract")).to_be_focused()
+    expect(widget.get_by_label("Subtract", exact=True)).to_be_focused()
     start.fill("kingg")
     start.press("Enter")
     alert = widget.get_by_role("alert")
@@ -76,7 +76,7 @@ def test_embedding_map_renders_and_a_click_lists_neighbours(lab, page):
     expect(neighbours).to_have_count(5)
     shot(widget, "map-click-neighbours")
 
-    widget.get_by_label("Projection").select_option("UMAP")
+    widget.get_by_label("Projection", exact=True).select_option("UMAP")
     progress = widget.get_by_role("status")
     # The first UMAP in a kernel takes seconds (numba); a ticking progress line shows meanwhile.
     expect(progress).to_contain_text("UMAP is running")
@@ -108,18 +108,18 @@ def test_backend_picker_switches_and_prompt_lab_answers_on_local_cpu(lab, page):
     expect(picker.locator("tr[data-backend='local-cpu']")).to_contain_text("ready")
     expect(page.locator(".jp-OutputArea-output", has_text="active backend: local-cpu")).to_have_count(1)
 
-    choose(picker.get_by_label("Backend"), "cloud")
+    choose(picker.get_by_label("Backend", exact=True), "cloud")
     expect(picker.locator(".portalit-active-backend")).to_have_text("cloud")
-    expect(picker.get_by_label("Model")).to_have_value("openai/gpt-4o-mini")
+    expect(picker.get_by_label("Model", exact=True)).to_have_value("openai/gpt-4o-mini")
     shot(picker, "picker-cloud")
     run_cell(page, 2)  # a later cell now runs on the picked backend
     expect(page.locator(".jp-OutputArea-output", has_text="active backend: cloud")).to_have_count(1)
 
-    choose(picker.get_by_label("Backend"), "local-cpu")
+    choose(picker.get_by_label("Backend", exact=True), "local-cpu")
     expect(picker.locator(".portalit-active-backend")).to_have_text("local-cpu")
 
     prompt_lab = page.locator(".portalit-prompt-lab")
-    prompt_lab.get_by_label("User prompt").fill("Which city is the capital of France?")
+    prompt_lab.get_by_label("User prompt", exact=True).fill("Which city is the capital of France?")
     prompt_lab.get_by_role("button", name="Run", exact=True).click()
     expect(prompt_lab.locator(".portalit-meta")).to_contain_text("answer tokens", timeout=120_000)
     expect(prompt_lab.locator(".portalit-answer")).to_contain_text("Paris")
@@ -146,8 +146,8 @@ def test_cost_calculator_and_alignment_view_render(lab, page):
     calc = page.locator(".portalit-costs")
     expect(calc.locator(".portalit-break-even")).not_to_be_empty(timeout=90_000)
     expect(calc.locator(".js-plotly-plot")).to_have_count(1)
-    calc.get_by_label("Monthly tokens (millions)").fill("20000")
-    calc.get_by_label("Monthly tokens (millions)").press("Enter")
+    calc.get_by_label("Monthly tokens (millions)", exact=True).fill("20000")
+    calc.get_by_label("Monthly tokens (millions)", exact=True).press("Enter")
     expect(calc.locator(".portalit-cost-summary")).to_contain_text("20,000.0 million tokens")
     shot(calc, "cost-calculator")
 
@@ -155,8 +155,8 @@ def test_cost_calculator_and_alignment_view_render(lab, page):
     view = views.first
     expect(view.locator(".portalit-alignment-summary")).to_contain_text("Mutual 3-NN alignment", timeout=60_000)
     expect(view.locator(".js-plotly-plot")).to_have_count(2)  # the bars and the two maps
-    view.get_by_label("Item").fill("0: king")
-    view.get_by_label("Item").press("Enter")
+    view.get_by_label("Item", exact=True).fill("0: king")
+    view.get_by_label("Item", exact=True).press("Enter")
     expect(view.locator(".portalit-selected")).to_have_text("king")
     expect(view.locator(".portalit-neighbours-left li")).to_have_count(3)
     shot(view, "alignment-view")

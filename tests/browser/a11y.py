@@ -1,0 +1,121 @@
+"""Accessibility checks inside the browser: axe-core on a widget's DOM, and Tab walks through its controls.
+
+axe-core comes from the PyPI package axe-playwright-python (pinned in requirements.txt and in
+pyproject's test extra), which ships axe.min.js: `make test` installs it like any other dependency,
+nothing is downloaded at run time. Only the script file is used; the run itself is ours, so that the
+scan is scoped to one widget's element.
+"""
+from __future__ import annotations
+
+from axe_playwright_python.base import AXE_FILE_PATH
+
+AXE_VERSION = "4.12.1"  # what axe-playwright-python 0.1.8 bundles; checked when the script loads
+# WCAG 2.0, 2.1 and 2.2 at levels A and AA (axe has no wcag22a tag: 2.2's new A criteria are not automatable).
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+# What a keyboard user can land on inside a widget (Tab reaches nothing inside plotly's plots).
+FOCUSABLE = 'input, select, textarea, button, summary, a[href], [tabindex]:not([tabindex="-1"])'
+
+
+def load_axe(page) -> None:
+    """Puts axe-core into the page once."""
+    if page.evaluate("() => typeof window.axe === 'undefined'"):
+        page.add_script_tag(path=str(AXE_FILE_PATH))
+    # JupyterLab's outermost container is 0 px high with overflow hidden (its content is positioned
+    # past it), so axe takes all of Lab as clipped off screen and silently skips color-contrast.
+    # Nothing is clipped on screen: let it overflow, so that contrast is measured.
+    page.evaluate("""() => document.querySelectorAll('.jp-ThemedContainer').forEach(e => {
+        if (e.getBoundingClientRect().height === 0) e.style.overflow = 'visible'; })""")
+    version = page.evaluate("() => window.axe.version")
+    assert version == AXE_VERSION, f"axe-core {version} loaded, the checks were written against {AXE_VERSION}"
+
+
+def violations(locator) -> list[str]:
+    """axe-core's WCAG 2.2 A/AA violations inside `locator`'s element, one line per offending node.
+
+    The scan is scoped to the widget's element: JupyterLab's own chrome around it (menus, toolbars,
+    the notebook's cells) is not ours to fix.
+    """
+    load_axe(locator.page)
+    # Contrast is measured where the text is drawn: bring the widget on screen first.
+    locator.scroll_into_view_if_needed()
+    result = locator.evaluate(
+        """async (element, tags) => {
+            const r = await axe.run(element, {runOnly: {type: 'tag', values: tags},
+                                              resultTypes: ['violations']});
+            return {rules: r.passes.length + r.violations.length + r.incomplete.length,
+                    violations: r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
+                        nodes: v.nodes.map(n => ({target: n.target.join(' '), why: n.failureSummary,
+                            related: [...n.any, ...n.all, ...n.none].flatMap(c => c.relatedNodes)
+                                         .map(r => r.target.join(' ')).slice(0, 3)}))}))};
+        }""", AXE_TAGS)
+    assert result["rules"] > 0, "axe ran no rule on this element: is it in the page?"
+    return [f"{v['id']} ({v['impact']}) at {node['target']}: {v['help']}. {' '.join(node['why'].split())}"
+            + (f" Related: {'; '.join(node['related'])}" if node["related"] else "")
+            for v in result["violations"] for node in v["nodes"]]
+
+
+class Audit:
+    """Collects violations over a widget's states, so that one run reports every state, then fails."""
+
+    def __init__(self):
+        self.found: dict[str, list[str]] = {}
+
+    def check(self, locator, state: str) -> None:
+        self.found[state] = violations(locator)
+
+    def assert_clean(self) -> None:
+        lines = [f"{state}: {line}" for state, found in self.found.items() for line in found]
+        assert not lines, f"{len(lines)} WCAG 2.2 A/AA violation(s) (axe-core {AXE_VERSION}):\n" + "\n".join(lines)
+
+
+def controls(widget) -> list[str]:
+    """Names of the visible, enabled controls in a widget, in document order."""
+    _define_name(widget)
+    return widget.evaluate(
+        """(root, selector) => [...root.querySelectorAll(selector)]
+            .filter(e => e.getClientRects().length && !e.disabled && !e.closest('[aria-hidden="true"]'))
+            .map(e => window.__portalitName(e))""", FOCUSABLE)
+
+
+def tab_through(widget, first) -> list[str]:
+    """Focuses `first`, then presses Tab until focus leaves the widget; returns the controls reached.
+
+    Every control reached must show a focus indicator (WCAG 2.4.7): an outline or a box shadow.
+    """
+    _define_name(widget)
+    page = widget.page
+    first.focus()
+    reached = [widget.evaluate("() => window.__portalitName(document.activeElement)")]
+    for _ in range(40):
+        page.keyboard.press("Tab")
+        now = widget.evaluate(
+            """root => {
+                const e = document.activeElement;
+                const style = getComputedStyle(e);
+                const ring = (style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) >= 1)
+                             || style.boxShadow !== 'none';
+                return {inside: root.contains(e), name: window.__portalitName(e), ring};
+            }""")
+        if not now["inside"]:
+            return reached
+        assert now["ring"], f"no visible focus indicator on {now['name']}"
+        reached.append(now["name"])
+    raise AssertionError(f"Tab never left the widget (a focus trap?): {reached[-5:]}")
+
+
+def _define_name(widget) -> None:
+    # A short readable name for a control: its label's text, else its own text, else its tag.
+    widget.page.evaluate(
+        """() => { window.__portalitName = e => {
+            const label = (e.labels && e.labels[0] && e.labels[0].textContent)
+                          || e.getAttribute('aria-label') || e.textContent || '';
+            return `${e.tagName.toLowerCase()}${e.type ? '[' + e.type + ']' : ''} "${label.trim().slice(0, 40)}"`;
+        }; }""")
+
+
+def select_all_and_type(page, text: str) -> None:
+    """Replaces a focused text box's content from the keyboard, as a learner would."""
+    page.keyboard.press("Control+A")
+    page.keyboard.press("Backspace")
+    page.keyboard.type(text)
+
