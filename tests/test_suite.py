@@ -100,6 +100,13 @@ def test_wilson_interval_matches_the_textbook_values():
         suite.wilson(3, 2)
 
 
+def test_exact_mcnemar_matches_the_binomial_sign_test():
+    assert suite.mcnemar_exact(0, 0) == 1.0
+    assert suite.mcnemar_exact(6, 0) == 0.03125 and suite.mcnemar_exact(0, 5) == 0.0625  # 2 / 2**n
+    assert suite.mcnemar_exact(8, 2) == pytest.approx(0.109375)  # 2 * (1 + 10 + 45) / 1024
+    assert suite.mcnemar_exact(3, 3) == 1.0
+
+
 def test_a_result_has_a_rate_and_an_interval():
     result = suite.Result("t", "b", "m", ["", ""], ["", ""], [True, False], ["", ""], 0.0)
     assert result.rate == 0.5 and result.interval == suite.wilson(1, 2)
@@ -141,7 +148,11 @@ def test_compare_gives_the_paired_difference_and_says_whether_it_is_clear():
 
     small = suite.compare(result([True, False, True, False]), result([True, True, True, False]))
     assert small["effect"] == 0.25 and small["ci_low"] <= 0 and not small["distinguishable"]
+    assert (small["gained"], small["lost"], small["p_exact"]) == (1, 0, 1.0)
     large = suite.compare(result([False] * 20), result([True] * 18 + [False] * 2))
-    assert large["effect"] == 0.9 and large["ci_low"] > 0.7 and large["distinguishable"]
+    assert large["effect"] == 0.9 and large["ci_low"] > 0.7 and large["distinguishable"] and large["p_exact"] < 1e-4
+    # four of four: the bootstrap sees no spread at all, the exact test sees 1 chance in 8
+    four = suite.compare(result([False] * 4), result([True] * 4))
+    assert (four["ci_low"], four["ci_high"]) == (1.0, 1.0) and four["p_exact"] == 0.125 and not four["distinguishable"]
     with pytest.raises(PortalitError, match="different numbers of cases"):
         suite.compare(result([True]), result([True, False]))

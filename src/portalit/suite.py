@@ -197,14 +197,31 @@ def swap_labels(task: Task, first: str, second: str, name: str | None = None) ->
 
 
 def compare(a: Result, b: Result) -> dict:
-    """b's pass rate minus a's on the same cases, with a 95% paired bootstrap interval (portalit.transfer's)."""
+    """b's pass rate minus a's on the same cases: the effect with a 95% paired bootstrap interval
+    (portalit.transfer's), and the exact two-sided McNemar p-value, which counts only the cases where
+    the two prompts disagree. On a handful of cases the bootstrap interval is too narrow (4 cases that
+    all flip the same way give [1, 1]); the exact test is not: 4 of 4 flips in one direction happen
+    by chance 1 time in 8. `distinguishable` needs both: the interval excludes 0 and p < 0.05."""
     from .transfer import bootstrap
 
     if len(a.passed) != len(b.passed):
         raise PortalitError(f"{a.task!r} and {b.task!r} ran on different numbers of cases; compare the same cases")
     out = bootstrap(a.passed, b.passed)
-    out["distinguishable"] = out["ci_low"] > 0 or out["ci_high"] < 0
+    gained = sum(1 for x, y in zip(a.passed, b.passed) if y and not x)
+    lost = sum(1 for x, y in zip(a.passed, b.passed) if x and not y)
+    out.update(gained=gained, lost=lost, p_exact=mcnemar_exact(gained, lost))
+    out["distinguishable"] = (out["ci_low"] > 0 or out["ci_high"] < 0) and out["p_exact"] < 0.05
     return out
+
+
+def mcnemar_exact(gained: int, lost: int) -> float:
+    """Two-sided exact McNemar test: the chance of a split of the disagreeing cases at least this
+    uneven if either prompt were equally likely to win each one (a sign test on the disagreements)."""
+    n = gained + lost
+    if n == 0:
+        return 1.0
+    tail = sum(math.comb(n, i) for i in range(min(gained, lost) + 1)) / 2 ** n
+    return round(min(1.0, 2 * tail), 6)
 
 
 def describe(result: Result, width: int = 38) -> str:
@@ -213,8 +230,9 @@ def describe(result: Result, width: int = 38) -> str:
     return f"{result.task:{width}} {result.score:>6}  {result.rate:.2f}  [{low:.2f}, {high:.2f}]"
 
 
-def report(results, baselines=(), width: int = 40) -> str:
+def report(results, baselines=(), width: int | None = None) -> str:
     """Each result with its 95% interval, then the baselines (e.g. `constant` answers) the same way."""
+    width = width or max(len(r.task) for r in [*results, *baselines])
     lines = [f"{'':{width}} {'passed':>6}  rate  [95% interval]"]
     lines += [describe(r, width) for r in results]
     if baselines:
