@@ -79,11 +79,12 @@ def compare(measure, rounds: int = 2) -> dict:
         with fixed_threads(counts[-1]):
             quiet_default.append(measure())
         with hog():
-            with fixed_threads(None):
-                busy.append(measure())
-            for n in counts:
+            conditions = [None, *counts]
+            shift = len(quiet) - 1  # each round starts the turn with another condition
+            for n in conditions[shift % len(conditions):] + conditions[:shift % len(conditions)]:
                 with fixed_threads(n):
-                    fixed[n].append(measure())
+                    (busy if n is None else fixed[n]).append(measure())
+        time.sleep(SETTLE_S)  # the next quiet figure must not inherit the hog in the policy's window
     mean = {name: sum(values) / len(values) for name, values in
             (("quiet", quiet), ("quiet_default", quiet_default), ("busy", busy))}
     fixed_mean = {n: sum(v) / len(v) for n, v in fixed.items()}
