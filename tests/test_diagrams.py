@@ -65,3 +65,25 @@ def test_two_towers_and_ids_unique_within_a_page():
 def test_bad_messages_are_one_clear_error():
     with pytest.raises(PortalitError, match="messages must be a list of"):
         diagrams.chat_template("hello")
+
+
+def test_picture_grid_is_a_real_png_with_its_name_and_every_caption():
+    import base64
+    import zlib
+
+    from portalit.geometry import twotower
+
+    shapes = twotower.make_shapes(6, seed=0)
+    sheet = twotower.contact_sheet(shapes, columns=3)
+    figure = diagrams.picture_grid(sheet, shapes.captions, 3, "Six pictures")
+    png = base64.b64decode(re.search(r'base64,([^"]+)"', figure.body).group(1))
+    assert png.startswith(b"\x89PNG\r\n\x1a\n") and b"IHDR" in png[:16]
+    width, height = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
+    assert (height, width) == sheet.shape[:2]
+    idat = png[png.index(b"IDAT") + 4:png.index(b"IEND") - 8]
+    rows = zlib.decompress(idat)
+    assert rows[1:1 + width * 3] == sheet[0].tobytes()  # the first row, after its filter byte
+    assert 'alt="Six pictures"' in figure.body
+    assert [row[2] for row in figure.rows] == list(shapes.captions) and figure.rows[4][:2] == [2, 2]
+    with pytest.raises(PortalitError, match="uint8 image"):
+        diagrams.picture_grid(sheet.astype(float), shapes.captions, 3, "x")

@@ -3,6 +3,7 @@
     diagrams.vector_arithmetic("man", "king", "woman")   # lesson 03: king - man + woman, on GloVe
     diagrams.chat_template([{"role": "user", "content": "Hi"}])   # lesson 01: what the model reads
     diagrams.two_towers(32)                               # lesson 06: two encoders, one space
+    diagrams.picture_grid(sheet, captions, 18, "...")     # lesson 06: the training pictures
 
 Each returns a Figure: an inline SVG (or marked-up text) with an accessible name, a caption, and the
 same information as a data table in a collapsed <details>, so a screen reader or a learner who
@@ -135,6 +136,38 @@ def two_towers(shared_dim: int = 32, image: str = "picture", text: str = "captio
                   ["input", "encoder", "output"],
                   [[image, "image tower", vector], [text, "text tower", vector],
                    ["both vectors", "cosine similarity", "one number: high for a matched pair"]])
+
+
+def picture_grid(image, captions: list[str], columns: int, name: str, scale: int = 6) -> Figure:
+    """A sheet of small pictures (an (H, W, 3) uint8 array, e.g. twotower.contact_sheet) shown as an
+    image with `name` as its text alternative, and each picture's caption in the table, by place."""
+    image = np.asarray(image)
+    if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+        raise PortalitError(f"picture_grid needs an (height, width, 3) uint8 image, got {image.dtype} {image.shape}")
+    import base64
+
+    data = base64.b64encode(_png(image)).decode()
+    height, width = image.shape[:2]
+    body = (f'<img src="data:image/png;base64,{data}" alt="{html.escape(name)}" width="{width * scale}" '
+            f'height="{height * scale}" style="image-rendering:pixelated;max-width:100%;height:auto">')
+    rows = [[i // columns + 1, i % columns + 1, caption] for i, caption in enumerate(captions)]
+    return Figure(name, body, f"{len(captions)} pictures, {columns} to a row; the table gives each one's caption.",
+                  ["row", "column", "caption"], rows)
+
+
+def _png(image) -> bytes:
+    """An RGB image as PNG bytes (no imaging library needed: PNG is zlib-compressed rows)."""
+    import struct
+    import zlib
+
+    height, width = image.shape[:2]
+    raw = b"".join(b"\x00" + image[y].tobytes() for y in range(height))  # filter type 0 on each row
+
+    def chunk(kind: bytes, payload: bytes) -> bytes:
+        return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)  # 8 bits, RGB
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b"")
 
 
 def _pieces(text: str, contents: list[str]) -> list[tuple[str, bool]]:
