@@ -231,6 +231,20 @@ def check(condition, message: str) -> None:
         raise CheckFailed(message)
 
 
+def without_hidden_tests(source: str) -> str:
+    """A test cell's source as learners see it: nbgrader's hidden-test blocks taken out (what the
+    grader runs in the learner's sandbox, and what `portalit.check` runs)."""
+    lines, hiding = [], False
+    for line in source.splitlines(keepends=True):
+        if "### BEGIN HIDDEN TESTS" in line:
+            hiding = True
+        elif "### END HIDDEN TESTS" in line:
+            hiding = False
+        elif not hiding:
+            lines.append(line)
+    return "".join(lines)
+
+
 def _require_text(value, what) -> None:
     if not isinstance(value, str):
         raise CheckFailed(f"{what} should be a string (text), got {type(value).__name__}")

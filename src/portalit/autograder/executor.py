@@ -26,6 +26,7 @@ import traceback
 import nbformat
 from nbgrader.preprocessors import NbGraderPreprocessor
 
+from ..grading import without_hidden_tests
 from . import sandbox, wire
 
 INTERRUPT_GRACE_S = 5.0  # how long interrupted learner code has to stop before its sandbox is killed
@@ -213,19 +214,6 @@ def _clean_output(output) -> dict:
     return nbformat.v4.new_output("stream", name="stderr", text="[an output the grader could not read]\n")
 
 
-def hidden_removed(source: str) -> str:
-    """A test cell's source as learners see it: the hidden tests taken out."""
-    lines, hiding = [], False
-    for line in source.splitlines(keepends=True):
-        if "### BEGIN HIDDEN TESTS" in line:
-            hiding = True
-        elif "### END HIDDEN TESTS" in line:
-            hiding = False
-        elif not hiding:
-            lines.append(line)
-    return "".join(lines)
-
-
 def bound_names(source: str) -> set:
     """Names a cell binds at its top level (assignments, defs, imports, loop and with targets);
     not the names local to its functions, classes, lambdas or comprehensions."""
@@ -309,7 +297,7 @@ class SandboxedExecute(NbGraderPreprocessor):
                 grade_id = (cell.get("metadata", {}).get("nbgrader") or {}).get("grade_id")
                 if grade_id in master.tests:
                     source = master.tests[grade_id]
-                    self._in_sandbox(session, hidden_removed(source), grade_id or f"cell {index + 1}")
+                    self._in_sandbox(session, without_hidden_tests(source), grade_id or f"cell {index + 1}")
                     cell.outputs = self._trusted(session, trusted, source, grade_id, master)
                 else:
                     cell.outputs = self._in_sandbox(session, cell.source, grade_id or f"cell {index + 1}")

@@ -26,6 +26,7 @@ from importlib import resources
 from pathlib import Path
 
 from ..errors import PortalitError
+from ..grading import without_hidden_tests
 
 SET_NAME = re.compile(r"ps\d\d")
 PART_HEADING = re.compile(r"\s*#+\s*Part\s+(\d+)\b", re.IGNORECASE)
@@ -91,19 +92,6 @@ def parts(notebook: str | os.PathLike) -> list[Part]:
         raise PortalitError(f"{path.name} has no autograded test cells: check() works in a problem set "
                             "notebook such as ps01.ipynb")
     return found
-
-
-def without_hidden_tests(source: str) -> str:
-    """`source` without the lines between nbgrader's BEGIN and END HIDDEN TESTS markers."""
-    kept, hidden = [], False
-    for line in source.splitlines():
-        if "### BEGIN HIDDEN TESTS" in line:
-            hidden = True
-        elif "### END HIDDEN TESTS" in line:
-            hidden = False
-        elif not hidden:
-            kept.append(line)
-    return "\n".join(kept)
 
 
 def select(found: list[Part], part, notebook: Path) -> list[Part]:
