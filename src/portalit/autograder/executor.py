@@ -285,11 +285,16 @@ class SandboxedExecute(NbGraderPreprocessor):
         count = itertools.count(1)
         from .. import grading  # the trusted process's copy, which the tests import
 
+        # The learner's own code, for grading.check_by_hand: every code cell but the course's test and
+        # set-up cells, and but copies of them (a duplicated test cell loses its id, not its origin).
+        course_code = {without_hidden_tests(src).strip() for src in master.tests.values()}
+        course_code |= {src.strip() for src in master.locked.values()}
         grading.SUBMITTED = {"setup": list(master.locked.values()),
                              "cells": [((c.get("metadata", {}).get("nbgrader") or {}).get("grade_id") or f"cell {i + 1}",
                                         c.source) for i, c in enumerate(nb.cells) if c.cell_type == "code"
                                        and (c.get("metadata", {}).get("nbgrader") or {}).get("grade_id")
-                                       not in master.tests.keys() | master.locked.keys()]}
+                                       not in master.tests.keys() | master.locked.keys()
+                                       and c.source.strip() not in course_code]}
         try:
             for index, cell in enumerate(nb.cells):
                 if cell.cell_type != "code":
