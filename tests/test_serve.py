@@ -65,6 +65,48 @@ def test_bad_requests_get_openai_style_errors(server_url, path, payload, status,
     assert words in json.load(info.value)["error"]["message"]
 
 
+PREFIX_ASKED = [{"role": "user", "content": "Which city is the capital of France?"},
+                {"role": "assistant", "content": "The capital of France is"}]
+CONTINUE = {"continue_final_message": True, "add_generation_prompt": False}
+
+
+def test_models_says_which_model_continues_a_final_assistant_message(server_url):
+    body = json.load(urllib.request.urlopen(server_url + "/models"))
+    assert {m["id"]: m.get("continue_final_message", False) for m in body["data"]} == \
+        {"smollm2-135m": True, "minilm": False, "glove-50d": False}
+
+
+def test_continuing_the_final_message_streamed_and_whole_agree(server_url):
+    asked = {"model": "smollm2-135m", "temperature": 0, "max_tokens": 12, "messages": PREFIX_ASKED, **CONTINUE}
+    whole = post(server_url + "/chat/completions", asked)
+    text = post(server_url + "/chat/completions", {**asked, "stream": True,
+                                                   "stream_options": {"include_usage": True}}, raw=True)
+    chunks = [json.loads(line[6:]) for line in text.split("\n\n") if line.startswith("data: {")]
+    streamed = "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks if c["choices"])
+    continuation = whole["choices"][0]["message"]["content"]
+    assert streamed == continuation and "Paris" in continuation
+    assert not continuation.lstrip().startswith("The capital")  # the reply holds the continuation only
+    assert chunks[-1]["usage"] == whole["usage"]
+
+
+@pytest.mark.parametrize("fields, words", [
+    ({"continue_final_message": True}, "cannot both be true; send add_generation_prompt: false"),
+    ({"add_generation_prompt": False}, "only supported with continue_final_message: true"),
+    ({"continue_final_message": "yes", "add_generation_prompt": False}, "continue_final_message must be true or false"),
+])
+def test_bad_continuation_requests_name_the_field(server_url, fields, words):
+    with pytest.raises(urllib.error.HTTPError) as info:
+        post(server_url + "/chat/completions", {"messages": PREFIX_ASKED, "max_tokens": 4, **fields})
+    assert info.value.code == 400 and words in json.load(info.value)["error"]["message"]
+
+
+@pytest.mark.parametrize("last", [{"role": "user", "content": "Go on."}, {"role": "assistant", "content": ""}])
+def test_continuing_needs_a_final_assistant_message_with_text(server_url, last):
+    with pytest.raises(urllib.error.HTTPError) as info:
+        post(server_url + "/chat/completions", {"messages": [PREFIX_ASKED[0], last], "max_tokens": 4, **CONTINUE})
+    assert info.value.code == 400 and "last message to be the assistant's" in json.load(info.value)["error"]["message"]
+
+
 def test_invalid_json_is_a_400(server_url):
     request = urllib.request.Request(server_url + "/chat/completions", data=b"{not json")
     with pytest.raises(urllib.error.HTTPError) as info:

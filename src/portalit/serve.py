@@ -6,6 +6,14 @@ queue on the model's lock): the single queue lesson 08 measures beside the class
 batches. The HTTP side is the gateway's (aiohttp): the same request checks and OpenAI errors, a
 body cap, a body timeout, chunked bodies, a deep backlog; a client that hangs up stops its
 generation, streamed or not, so the next request does not wait for an answer nobody reads.
+
+Prefill: a request with `continue_final_message: true` and `add_generation_prompt: false` (vLLM's
+fields, which llama.cpp's llama-server takes too) continues its last message, the assistant's,
+instead of answering it; the reply holds the continuation only, as vLLM's does. Without the flag
+a trailing assistant message is a finished turn and is answered, as OpenAI's API does (llama-server
+continues it by default unless started with --no-prefill-assistant; the gateway starts it so). The
+chat model's /v1/models entry says `"continue_final_message": true`, which is how portalit.prefill
+tells this server from one that would answer the prefix instead.
 """
 from __future__ import annotations
 
@@ -71,7 +79,8 @@ class Service:
 
     async def models(self, request):
         return web.json_response({"object": "list", "data": [
-            {"id": m, "object": "model", "created": self.created, "owned_by": "portalit"} for m in self.model_ids()]})
+            {"id": m, "object": "model", "created": self.created, "owned_by": "portalit",
+             **({"continue_final_message": True} if m == self.model else {})} for m in self.model_ids()]})
 
     async def chat(self, request):
         from .gateway import validate
@@ -85,7 +94,8 @@ class Service:
         base = {"id": f"chatcmpl-{uuid.uuid4().hex[:24]}", "created": int(time.time()), "model": self.model}
         cancel = threading.Event()
         pieces = _Pieces(asyncio.get_running_loop())
-        self.pool.submit(self._generate, wanted["messages"], params, cancel, pieces)
+        self.pool.submit(self._generate, wanted["messages"], params, cancel, pieces,
+                         bool(wanted.get("continue_final_message")))
         try:
             first = await pieces.get()  # an error before any token (a prompt over the context) is a 4xx
             if isinstance(first, Exception):
@@ -121,12 +131,20 @@ class Service:
         finally:
             cancel.set()  # done, failed or the client hung up: the engine stops at its next token
 
-    def _generate(self, messages, params, cancel: threading.Event, pieces: "_Pieces") -> None:
+    def _generate(self, messages, params, cancel: threading.Event, pieces: "_Pieces", continues=False) -> None:
         """In a pool thread: stream from the engine (waiting for its lock: the queue), handing each
-        piece to the event loop; stop as soon as the request is cancelled."""
+        piece to the event loop; stop as soon as the request is cancelled. `continues`: the last
+        message is the assistant's, to be continued (portalit.prefill renders it)."""
+        from . import prefill
+
         try:
             engine = engines.chat_engine(self.model)
-            stream = engine.stream(messages, **params)
+            done: dict = {}
+            if continues:
+                stream = prefill.continuation(engine, self.model, messages[:-1], messages[-1]["content"], done=done,
+                                              **params)
+            else:
+                stream = engine.stream(messages, **params)
             try:
                 for piece in stream:
                     if cancel.is_set():
@@ -134,9 +152,11 @@ class Service:
                     pieces.put(piece)
             finally:
                 stream.close()
-            last = engine.last_stream
-            pieces.put({"finish_reason": last.finish_reason, "prompt_tokens": last.prompt_tokens,
-                        "completion_tokens": last.completion_tokens})
+            if not continues:
+                last = engine.last_stream
+                done = {"finish_reason": last.finish_reason, "prompt_tokens": last.prompt_tokens,
+                        "completion_tokens": last.completion_tokens}
+            pieces.put(done)
         except Exception as e:  # handed to the request, which answers with it
             pieces.put(e)
 

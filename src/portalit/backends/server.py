@@ -54,7 +54,10 @@ class Server(Backend):
     owned = True
     key_variable = "PORTALIT_API_KEY"  # optional: a class gateway hands each learner one
     options = {"api_base": "the server's URL, e.g. " + DEFAULT_API_BASE,
-               "api_key_env": "the variable that holds the key (default PORTALIT_API_KEY)"}
+               "api_key_env": "the variable that holds the key (default PORTALIT_API_KEY)",
+               # read by portalit.prefill, not sent: portalit serve and gateway say so in /v1/models themselves
+               "continue_final_message": "True: the server continues a final assistant message when asked as vLLM "
+                                         "is (portalit.prefill)"}
     default_model = models.DEFAULT_CHAT
     default_embed = models.DEFAULT_EMBED
 

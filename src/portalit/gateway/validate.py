@@ -8,7 +8,8 @@ MAX_EMBED_CHARS = 900_000  # under the 1 MB body cap
 MAX_EMBED_INPUTS = 2048  # what OpenAI takes per request
 ROLES = ("system", "user", "assistant", "developer")
 CHAT_FIELDS = {"model", "messages", "stream", "stream_options", "max_tokens", "max_completion_tokens",
-               "temperature", "top_p", "seed", "stop", "user", "n", "presence_penalty", "frequency_penalty"}
+               "temperature", "top_p", "seed", "stop", "user", "n", "presence_penalty", "frequency_penalty",
+               "continue_final_message", "add_generation_prompt"}
 EMBED_FIELDS = {"model", "input", "encoding_format", "user"}
 
 
@@ -91,6 +92,8 @@ def chat(body: dict, models: list[str], context: int | dict) -> dict:
     if options is not None and not (isinstance(options, dict) and set(options) <= {"include_usage"}):
         raise BadRequest("stream_options may only hold include_usage", "stream_options")
     request = {"model": model, "messages": clean, "stream": stream, "max_tokens": limit or 256}
+    if _continues(body, clean):
+        request.update(continue_final_message=True, add_generation_prompt=False)
     for name, low, high in (("temperature", 0, 2), ("top_p", 0, 1), ("presence_penalty", -2, 2),
                             ("frequency_penalty", -2, 2)):
         value = _number(body, name, low, high)
@@ -102,6 +105,32 @@ def chat(body: dict, models: list[str], context: int | dict) -> dict:
     if stop is not None:
         request["stop"] = stop
     return request
+
+
+def _continues(body: dict, messages: list[dict]) -> bool:
+    """Whether the request asks to continue its last (assistant) message instead of answering it.
+
+    vLLM's convention, which llama-server takes too: `continue_final_message: true` with
+    `add_generation_prompt: false` (it defaults to true, and the two cannot both be true). Without
+    the flag a trailing assistant message is a finished turn, and the model answers after it."""
+    flags = {}
+    for name, default in (("continue_final_message", False), ("add_generation_prompt", True)):
+        value = body.get(name, default)
+        if not isinstance(value, bool):
+            raise BadRequest(f"{name} must be true or false, not {value!r}", name)
+        flags[name] = value
+    if not flags["continue_final_message"]:
+        if not flags["add_generation_prompt"]:
+            raise BadRequest("add_generation_prompt: false is only supported with continue_final_message: true "
+                             "(continuing the last assistant message)", "add_generation_prompt")
+        return False
+    if flags["add_generation_prompt"]:
+        raise BadRequest("continue_final_message and add_generation_prompt cannot both be true; send "
+                         "add_generation_prompt: false to continue the last assistant message", "add_generation_prompt")
+    if messages[-1]["role"] != "assistant" or not messages[-1]["content"]:
+        raise BadRequest("continue_final_message needs the last message to be the assistant's, holding the text "
+                         "to continue (non-empty)", "messages")
+    return True
 
 
 def embeddings(body: dict, models: list[str]) -> tuple[str, list[str], str]:
