@@ -223,6 +223,8 @@ def test_alignment_view(notebook):
 def test_cost_calculator(notebook):
     from playwright.sync_api import expect
 
+    from portalit import costs
+
     page, audit = notebook, Audit()
     calc = page.locator(".portalit-costs")
     expect(calc.locator(".portalit-break-even")).not_to_be_empty(timeout=60_000)
@@ -234,6 +236,18 @@ def test_cost_calculator(notebook):
     select_all_and_type(page, "20000")
     page.keyboard.press("Enter")
     expect(calc.locator(".portalit-cost-summary")).to_contain_text("20,000.0 million tokens")
+    # The two speeds, each from its own labelled box: the summary gives the GPU's rate on the mix.
+    calc.get_by_label("Decode (answer tokens/s)", exact=True).focus()
+    select_all_and_type(page, "4000")
+    page.keyboard.press("Tab")  # leaving the box sends its value, as Enter does
+    expect(calc.get_by_label("Prefill (prompt tokens/s)", exact=True)).to_be_focused()
+    select_all_and_type(page, "2000")
+    page.keyboard.press("Enter")
+    mixed = costs.owned_tokens_per_s(4000, 2000, 0.75)
+    expect(calc.locator(".portalit-mixed-rate")).to_have_text(f"{mixed:,.0f}")
+    expect(calc.locator(".portalit-cost-summary")).to_contain_text(
+        f"At 75% prompt tokens one GPU gets through {mixed:,.0f} tokens/s")
+    expect(calc.locator(".portalit-cost-summary")).to_contain_text("Prefill is set slower than decode")
     calc.get_by_label("GPU on all month (else paid per busy hour)", exact=True).focus()
     page.keyboard.press("Space")
     expect(calc.get_by_label("GPU on all month (else paid per busy hour)", exact=True)).not_to_be_checked()

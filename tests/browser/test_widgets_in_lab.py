@@ -132,6 +132,8 @@ def test_backend_picker_switches_and_prompt_lab_answers_on_local_cpu(lab, page):
 def test_cost_calculator_and_alignment_view_render(lab, page):
     from playwright.sync_api import expect
 
+    from portalit import costs
+
     url = lab.notebook("costs-alignment.ipynb", [
         "from portalit.widgets import CostCalculator\nCostCalculator('openai/gpt-4o-mini')",
         "import numpy as np\nfrom portalit.models import load_glove\nfrom portalit.widgets import AlignmentView\n"
@@ -149,6 +151,10 @@ def test_cost_calculator_and_alignment_view_render(lab, page):
     calc.get_by_label("Monthly tokens (millions)", exact=True).fill("20000")
     calc.get_by_label("Monthly tokens (millions)", exact=True).press("Enter")
     expect(calc.locator(".portalit-cost-summary")).to_contain_text("20,000.0 million tokens")
+    calc.get_by_label("Prefill (prompt tokens/s)", exact=True).fill("50000")
+    calc.get_by_label("Prefill (prompt tokens/s)", exact=True).press("Enter")
+    mixed = costs.owned_tokens_per_s(3000, 50000, 0.75)  # the widget's default decode rate and share
+    expect(calc.locator(".portalit-mixed-rate")).to_have_text(f"{mixed:,.0f}")
     shot(calc, "cost-calculator")
 
     views = page.locator(".portalit-alignment")
