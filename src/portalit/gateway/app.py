@@ -94,7 +94,8 @@ class Gateway:
     async def models(self, request):
         names = [*self.chat_urls, *self.embedders] + ([self.cloud["model"]] if self.cloud else [])
         return web.json_response({"object": "list", "data": [
-            {"id": m, "object": "model", "created": self.created, "owned_by": "portalit"} for m in names]})
+            {"id": m, "object": "model", "created": self.created, "owned_by": "portalit",
+             **({"continue_final_message": True} if m in self.chat_urls else {})} for m in names]})
 
     def _admit(self, learner: str):
         try:
@@ -110,6 +111,10 @@ class Gateway:
         body = await read_json(request)
         served = {**{m: self.context for m in self.chat_urls}, **({self.cloud["model"]: CLOUD_MAX_TOKENS} if self.cloud else {})}
         wanted = validate.chat(body, list(served), served)
+        if wanted.get("continue_final_message") and wanted["model"] not in self.chat_urls:
+            raise validate.BadRequest(f"continue_final_message is supported for the models run here "
+                                      f"({', '.join(self.chat_urls)}), not for the cloud model {wanted['model']!r}",
+                                      "continue_final_message")
         turn_stop = (engines.template(wanted["model"]) or (None, None))[1]
         if turn_stop and wanted["model"] in self.chat_urls:  # a base model's turn ends where it writes "User:"
             asked = wanted.get("stop") or []
@@ -138,6 +143,14 @@ class Gateway:
             if upstream.status != 200:
                 return self._upstream_error(upstream.status, payload)
         usage.update(payload.get("usage") or {})
+        if wanted.get("continue_final_message"):
+            # llama-server's whole reply repeats the message it continued (its "prefill"; its stream
+            # does not): answer as `portalit serve` and vLLM do, with the continuation only.
+            prefix = wanted["messages"][-1]["content"]
+            for choice in payload.get("choices") or []:
+                message = choice.get("message") or {}
+                if (message.get("content") or "").startswith(prefix):
+                    message["content"] = message["content"][len(prefix):]
         return web.json_response(payload)
 
     async def _stream(self, request, wanted: dict, include_usage: bool, usage: dict):

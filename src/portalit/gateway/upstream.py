@@ -60,7 +60,11 @@ class LlamaServer:
                    "--port", str(self.port), "--parallel", str(self.slots),
                    "--ctx-size", str(self.context * self.slots), "--threads", str(self.threads or default_threads()),
                    "--threads-batch", str(self.threads or default_threads()),
-                   "--no-webui", "--log-verbosity", "2"]
+                   "--no-webui", "--log-verbosity", "2",
+                   # A trailing assistant message is answered, as by `portalit serve` and OpenAI's API;
+                   # continuing it takes the explicit continue_final_message (llama-server continues
+                   # it by default).
+                   "--no-prefill-assistant"]
         from .. import models
 
         lora = models.lora_path(self.alias) if self.alias in models.CATALOGUE else None
