@@ -68,3 +68,32 @@ def test_without_the_flag_a_final_assistant_message_is_answered(gateway):
     with pytest.raises(openai.BadRequestError, match="cannot both be true"):
         sdk.chat.completions.create(model=CHAT, messages=CONVERSATION, max_tokens=4,
                                     extra_body={"continue_final_message": True})
+
+
+def test_the_cloud_model_behind_the_gateway_is_not_offered_for_prefill(tmp_path, monkeypatch):
+    """Continuing is not tested against any cloud provider, so the gateway neither declares it for
+    its cloud model nor passes the flag on (the 'provider' here is a real `portalit serve` on loopback)."""
+    from portalit import serve as owned
+
+    from .conftest import make_gateway, needs_llama_server, serve
+
+    needs_llama_server()
+    provider, provider_url = owned.start_in_thread()
+    running = None
+    try:
+        running = serve(make_gateway(tmp_path / "cloud"), "--slots", "1", "--cloud-model", "openai/smollm2-135m",
+                        "--cloud-api-base", provider_url)
+        sdk = running.client("ada")
+        listed = {m.id: getattr(m, "continue_final_message", False) for m in sdk.models.list()}
+        assert listed["openai/smollm2-135m"] is False and listed[CHAT] is True
+        monkeypatch.setenv("PORTALIT_TEST_KEY", running.keys["ada"])
+        cloud = portalit.Client("server", model="openai/smollm2-135m", api_base=running.url,
+                                api_key_env="PORTALIT_TEST_KEY")
+        assert not prefill.supported(cloud)
+        with pytest.raises(openai.BadRequestError, match="not for the cloud model 'openai/smollm2-135m'"):
+            sdk.chat.completions.create(model="openai/smollm2-135m", messages=CONVERSATION, max_tokens=4,
+                                        extra_body=CONTINUE)
+    finally:
+        if running:
+            running.stop()
+        provider.shutdown()
