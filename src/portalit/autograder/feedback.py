@@ -1,11 +1,18 @@
 """Feedback is what learners see: hidden tests gone, no traceback that quotes a hidden test's code,
-and nothing from a learner's outputs that runs or loads in the page."""
+nothing from a learner's outputs that runs or loads in the page, and a part that waits for a hand
+grade saying so (not 0 as if final). Each page carries a digest of the grades it shows, so a rerun
+of `portalit grade` rewrites exactly the pages whose grades changed in the gradebook since
+(formgrader's manual scores and comments), from the autograded notebook, never running it again."""
 from __future__ import annotations
 
+import hashlib
 import html
+import json
+import logging
 import re
 from html.parser import HTMLParser
 
+from nbconvert.exporters import HTMLExporter
 from nbconvert.preprocessors import Preprocessor
 from traitlets import Bool
 
@@ -26,6 +33,273 @@ class ShortHiddenTestErrors(Preprocessor):
                 if output.get("output_type") == "error":
                     output["traceback"] = [f"{output.ename}: {output.evalue}" if output.evalue else output.ename]
         return cell, resources
+
+
+# -- parts that wait for a hand grade, and the digest of what a page shows ------------------------
+
+AWAITING = "awaiting your instructor's grade"
+FORMAT = 1  # bump when the page shows grades differently: every page is then rewritten once
+
+
+def awaiting(grade) -> bool:
+    """An nbgrader Grade that nobody has scored yet: its 0 is not a grade (formgrader clears
+    needs_manual_grade when it stores a manual score; a blank answer is autograded 0, final)."""
+    return bool(grade.needs_manual_grade) and grade.manual_score is None
+
+
+def grades_digest(notebook) -> str:
+    """A digest of everything a feedback page shows from the gradebook for one SubmittedNotebook:
+    each part's score, maximum and whether it waits for a hand grade, each comment, the late penalty."""
+    shown = {"format": FORMAT, "late": notebook.late_submission_penalty,
+             "grades": sorted([g.name, g.score, g.max_score, awaiting(g)] for g in notebook.grades),
+             "comments": sorted([c.name, c.comment or ""] for c in notebook.comments)}
+    return hashlib.sha256(json.dumps(shown, sort_keys=True).encode()).hexdigest()
+
+
+_DIGEST_TAG = re.compile(r'<div\b[^>]*\bid="portalit-grades"[^>]*>')
+_DIGEST = re.compile(r'\bdata-grades="([0-9a-f]{64})"')
+
+
+def page_digest(page: str) -> str | None:
+    """The grades digest a (sanitised) feedback page was written with, or None (a stock or older page).
+    Read only before the notebook's cells, so nothing a learner wrote or printed can pose as it."""
+    tag = _DIGEST_TAG.search(page, 0, max(page.find('id="notebook"'), 0))
+    found = _DIGEST.search(tag.group(0)) if tag else None
+    return found.group(1) if found else None
+
+
+class MarkAwaitingGrades(Preprocessor):
+    """Marks each graded cell that waits for a hand grade (cell.metadata.portalit.awaiting_grade) and
+    puts the page's grades digest and the waiting parts in resources["portalit"]. Reads the gradebook only."""
+
+    enabled = Bool(True).tag(config=True)
+
+    def preprocess(self, nb, resources):
+        from nbgrader import utils
+        from nbgrader.api import Gradebook
+
+        info = resources["nbgrader"]
+        with Gradebook(info["db_url"]) as gb:
+            notebook = gb.find_submission_notebook(info["notebook"], info["assignment"], info["student"])
+            waiting = {g.name for g in notebook.grades if awaiting(g)}
+            digest = grades_digest(notebook)
+        labels = []
+        for cell in nb.cells:
+            cell.metadata.pop("portalit", None)  # never what a submission says about itself
+            if utils.is_grade(cell) or utils.is_task(cell):
+                wait = cell.metadata.nbgrader.get("grade_id") in waiting
+                cell.metadata["portalit"] = {"awaiting_grade": wait}
+                if wait:
+                    labels.append(_part_name(cell))
+        resources["portalit"] = {"grades_digest": digest, "awaiting": labels}
+        return nb, resources
+
+
+def _part_name(cell) -> str:
+    return "written answer" if cell.cell_type == "markdown" else "answer"
+
+
+# nbgrader's feedback template (feedback/index.html.j2), with a part that waits for a hand grade
+# shown as waiting, in the heading, the contents and the cell; every other cell is nbgrader's own.
+# Its macros (nbgrader_footer: the instructor's comment) are usable here; a child cannot replace them.
+TEMPLATE = """{%- extends 'index.html.j2' -%}
+
+{%- macro part_score(cell) -%}
+{%- if cell.metadata.portalit and cell.metadata.portalit.awaiting_grade -%}
+{{ 'written answer' if cell.cell_type == 'markdown' else 'answer' }}: AWAITING (
+{{- cell.metadata.nbgrader.points | float | round(2) }} points)
+{%- else -%}
+Score: {{ cell.metadata.nbgrader.score | float | round(2) }} / {{ cell.metadata.nbgrader.points | float | round(2) }}
+{%- endif -%}
+{%- endmacro -%}
+
+{%- macro waiting_heading(cell) -%}
+<a name="comment-{{ cell.metadata.nbgrader.grade_id }}"></a><a name="{{ cell.metadata.nbgrader.grade_id }}"></a>
+<div class="panel-heading">
+  <span class="nbgrader-label">{{ "Student's task" if cell.metadata.nbgrader.task else "Student's answer" }}</span>
+  <span class="pull-right">{{ part_score(cell) }} <a href="#top">(Top)</a></span>
+</div>
+{%- endmacro -%}
+
+{% block body %}
+<body>
+  <a name="top"></a>
+  <div hidden id="portalit-grades" data-grades="{{ resources.portalit.grades_digest }}"></div>
+  <div class="container">
+    <div class="panel panel-default">
+      <div class="panel-heading">
+        <h4>{{ resources.nbgrader.notebook }} (
+        {%- if resources.portalit.awaiting -%}
+        Score so far: {{ resources.nbgrader.score | float | round(2) }} / {{ resources.nbgrader.max_score | float | round(2) }};
+        {{ resources.portalit.awaiting | unique | join(", ") }}: AWAITING
+        {%- else -%}
+        Score: {{ resources.nbgrader.score | float | round(2) }} / {{ resources.nbgrader.max_score | float | round(2) }}
+        {%- endif -%})</h4>
+        <div id="toc">
+          <ol>
+          {% for cell in nb.cells %}
+            {% if cell.metadata.nbgrader and cell.metadata.nbgrader.grade and not cell.metadata.nbgrader.solution %}
+            <li><a href="#{{ cell.metadata.nbgrader.grade_id }}">Test cell</a> ({{ part_score(cell) }})</li>
+            {% elif cell.cell_type == "code" and cell.metadata.nbgrader and cell.metadata.nbgrader.grade %}
+            <li><a href="#{{ cell.metadata.nbgrader.grade_id }}">Coding free-response</a> ({{ part_score(cell) }})</li>
+            {% elif cell.cell_type == "markdown" and cell.metadata.nbgrader and cell.metadata.nbgrader.grade %}
+            <li><a href="#{{ cell.metadata.nbgrader.grade_id }}">Written response</a> ({{ part_score(cell) }})</li>
+            {% elif cell.cell_type == "markdown" and cell.metadata.nbgrader and cell.metadata.nbgrader.task %}
+            <li><a href="#{{ cell.metadata.nbgrader.grade_id }}">Task</a> ({{ part_score(cell) }})</li>
+            {% endif %}
+            {% if cell.metadata.nbgrader and cell.metadata.nbgrader.comment %}
+            <li><a href="#comment-{{ cell.metadata.nbgrader.grade_id }}">Comment</a></li>
+            {% endif %}
+          {% endfor %}
+          {% if resources.nbgrader.late_penalty > 0 %}
+            <li class="late-penalty">Late submission penalty (Score: -{{ resources.nbgrader.late_penalty | float | round(2) }})</li>
+          {% endif %}
+          </ol>
+        </div>
+      </div>
+      <div class="panel-body">
+        <div id="notebook" class="border-box-sizing">
+          <div class="container" id="notebook-container">
+            {{ super.super() }}
+          </div>
+        </div>
+      </div>
+    </div>
+  </div>
+</body>
+{%- endblock body %}
+
+{% block markdowncell scoped %}
+{%- if cell.metadata.portalit and cell.metadata.portalit.awaiting_grade -%}
+<div class="cell border-box-sizing text_cell rendered">
+  {{ self.empty_in_prompt() }}
+  <div class="panel panel-primary nbgrader_cell">
+    {{ waiting_heading(cell) }}
+    <div class="panel-body">
+      <div class="text_cell_render border-box-sizing rendered_html">
+        {{ cell.source | markdown2html | strip_files_prefix }}
+      </div>
+    </div>
+    {{ nbgrader_footer(cell) }}
+  </div>
+</div>
+{%- else -%}
+{{ super() }}
+{%- endif -%}
+{% endblock markdowncell %}
+
+{% block input %}
+{%- if cell.metadata.portalit and cell.metadata.portalit.awaiting_grade -%}
+  <div class="panel panel-primary nbgrader_cell">
+    {{ waiting_heading(cell) }}
+    <div class="panel-body">
+      <div class="input_area">
+        {{ cell.source | highlight_code(metadata=cell.metadata) }}
+      </div>
+    </div>
+    {{ nbgrader_footer(cell) }}
+  </div>
+{%- else -%}
+{{ super() }}
+{%- endif -%}
+{% endblock input %}
+""".replace("AWAITING", AWAITING)
+
+TEMPLATE_FILE = "portalit_feedback.html.j2"
+
+
+class FeedbackExporter(HTMLExporter):
+    """nbgrader's feedback page (GenerateFeedback sets its template and folders on HTMLExporter's
+    config, which this inherits) drawn with TEMPLATE, after MarkAwaitingGrades."""
+
+    def __init__(self, **kwargs):
+        from jinja2 import DictLoader
+
+        super().__init__(extra_loaders=[DictLoader({TEMPLATE_FILE: TEMPLATE})], **kwargs)
+        self.template_file = TEMPLATE_FILE
+        self.register_preprocessor(MarkAwaitingGrades(parent=self), enabled=True)
+
+
+def converter(coursedir, config):
+    """nbgrader's GenerateFeedback for `coursedir`, with the course's preprocessors (nbgrader_config.py:
+    hidden tests removed, short errors) and FeedbackExporter's page. Reads autograded notebooks and the
+    gradebook; runs nothing."""
+    from nbgrader.converters import GenerateFeedback
+
+    generate = GenerateFeedback(coursedir=coursedir, config=config)
+    generate.exporter_class = FeedbackExporter
+    generate.force = True
+    return generate
+
+
+def refresh(course, assignment: str, student: str) -> bool:
+    """Rewrites `student`'s feedback on `assignment` if any page is missing or shows other grades than
+    the course gradebook holds now (an instructor scored or commented in formgrader since). Built from
+    the autograded notebooks like the first time: nothing runs, no score is written. Returns whether
+    it rewrote them."""
+    from nbgrader.api import Gradebook
+
+    notebooks = sorted(p.stem for p in (course.autograded / student / assignment).glob("*.ipynb"))
+    with Gradebook(course.db_url, course.course_id) as gb:
+        wanted = {nb: grades_digest(gb.find_submission_notebook(nb, assignment, student)) for nb in notebooks}
+    pages = course.feedback / student / assignment
+    if all(_digest_of(pages / f"{nb}.html") == digest for nb, digest in wanted.items()):
+        return False
+    _write(course, assignment, student)
+    return True
+
+
+def _digest_of(page) -> str | None:
+    try:
+        return page_digest(page.read_text(errors="replace"))
+    except OSError:
+        return None
+
+
+def _write(course, assignment: str, student: str) -> None:
+    """GenerateFeedback into a scratch folder, sanitised, then put in place of the old pages at once."""
+    import shutil
+
+    from nbgrader.coursedir import CourseDirectory
+
+    from .course import load_config
+    from .pool import replace_dir
+
+    scratch = course.state(assignment) / "feedback"
+    shutil.rmtree(scratch, ignore_errors=True)
+    config = load_config(course.root)
+    config.CourseDirectory.update(root=str(course.root), assignment_id=assignment, student_id=student,
+                                  feedback_directory=str(scratch))
+    errors = _Errors()
+    logger = logging.getLogger("traitlets")
+    saved = logger.handlers, logger.propagate, logger.level
+    # nbgrader logs each step; keep only why it failed, for the run's report
+    logger.handlers, logger.propagate = [errors], False
+    logger.setLevel(logging.ERROR)
+    try:
+        converter(CourseDirectory(config=config), config).start()
+    except Exception as e:
+        raise RuntimeError(errors.first or f"{type(e).__name__}: {e}") from None
+    finally:
+        logger.handlers, logger.propagate = saved[0], saved[1]
+        logger.setLevel(saved[2])
+    made = scratch / student / assignment
+    sanitise_folder(made)
+    replace_dir(made, course.feedback / student / assignment)
+    shutil.rmtree(scratch, ignore_errors=True)
+
+
+class _Errors(logging.Handler):
+    """Keeps the first line that says why nbgrader failed (the last line of its first traceback)."""
+
+    def __init__(self):
+        super().__init__(level=logging.ERROR)
+        self.first = ""
+
+    def emit(self, record):
+        lines = [line for line in record.getMessage().strip().splitlines() if line.strip()]
+        if lines and lines[0].startswith("Traceback") and not self.first:
+            self.first = lines[-1][:300]
 
 
 # ----------------------------------------------------------------------------------------------

@@ -46,20 +46,24 @@ def previous(course: Course, assignment: str, student: str, fingerprint: str) ->
         return None
     from nbgrader.api import Gradebook, MissingEntry
 
+    from .feedback import awaiting
+
     with Gradebook(course.db_url, course.course_id) as gb:
         try:
             submission = gb.find_submission(assignment, student)
         except MissingEntry:
             return None
         score, max_score = submission.score, submission.max_score
-        # Written answers graded by hand since (formgrader) no longer wait; the rest of the notes stand.
-        waiting = [g.name for nb in submission.notebooks for g in nb.grades
-                   if g.needs_manual_grade and g.manual_score is None]
+        # Written answers graded by hand since (formgrader) no longer wait, and their parts show the
+        # hand score; the rest of the notes stand.
+        grades = [g for nb in submission.notebooks for g in nb.grades]
+        waiting = [g.name for g in grades if awaiting(g)]
+        parts = {g.name: {"score": g.score, "max_score": g.max_score} for g in grades}
     notes = [n for n in record["row"].get("notes", []) if not n.startswith("needs a manual grade")]
     if waiting:
         notes.append(f"needs a manual grade: {', '.join(waiting)}")
-    return {**record["row"], "status": "skipped", "score": score, "max_score": max_score, "notes": notes,
-            "seconds": 0.0}
+    return {**record["row"], "status": "skipped", "score": score, "max_score": max_score, "parts": parts,
+            "notes": notes, "seconds": 0.0}
 
 
 def record(course: Course, assignment: str, student: str, fingerprint: str, row: dict) -> None:

@@ -18,7 +18,10 @@ interrupt after a timeout is left ungraded. Here:
   run; deleted test cells are put back (submission.py), so every part is graded;
 - the course gradebook is updated one student at a time as each finishes (gradebook.py), and a
   marker records what was graded (records.py), so an interrupted run loses nothing already graded
-  and a rerun skips it.
+  and a rerun skips it;
+- a written answer waiting for a hand grade says so in the feedback; once the instructor scores or
+  comments it in formgrader, the next run rewrites that learner's feedback from the autograded
+  notebook (feedback.refresh: nothing runs again, no score changes).
 """
 from __future__ import annotations
 
@@ -39,7 +42,8 @@ def grade_assignment(assignment: str, workers: int = 2, course_dir=".", timeout=
     """Autograde every submission of `assignment` under submitted/, write feedback, export grades.csv.
 
     Submissions already graded (same files as when they were graded) are skipped, so a rerun after
-    an interruption only grades the rest. `timeout` overrides the per-cell timeout of
+    an interruption only grades the rest, and a rerun after hand grading in formgrader only rewrites
+    the feedback whose grades changed (feedback_updated). `timeout` overrides the per-cell timeout of
     nbgrader_config.py (seconds). Learner code runs sandboxed; where no sandbox can be made the run
     is refused, unless `unsafe` (then it runs in a plain process: for trusted work only).
     Returns a JSON-ready dict; see render().
@@ -97,6 +101,7 @@ def grade_assignment(assignment: str, workers: int = 2, course_dir=".", timeout=
                     if row["status"] == "error":
                         gradebook.ensure_student(course, row["student"])  # in grades.csv (0 without a submission)
                     _progress(row, len(rows), len(students))
+                updated = _refresh_feedback(course, assignment, rows)
         except KeyboardInterrupt:
             gradebook.export_csv(course)  # what was merged so far is safe; the rerun grades the rest
             raise
@@ -113,6 +118,7 @@ def grade_assignment(assignment: str, workers: int = 2, course_dir=".", timeout=
         "graded": sum(r["status"] == "graded" for r in table),
         "skipped": sum(r["status"] == "skipped" for r in table),
         "errors": sum(r["status"] == "error" for r in table),
+        "feedback_updated": updated,
         "max_score": max_score,
         "seconds": round(time.perf_counter() - start, 2),
         "csv": str(csv_path),
@@ -136,12 +142,31 @@ def render(result: dict) -> str:
         for note in r.get("notes", []):
             lines.append(f"  {'':<{width}}  {'':>9}  note: {note}")
     waiting = sum(any(n.startswith("needs a manual grade") for n in r.get("notes", [])) for r in result["students"])
+    if result.get("feedback_updated"):
+        lines.append(f"feedback rewritten with grades changed in the gradebook: {', '.join(result['feedback_updated'])}")
     if waiting:
         lines.append(f"written answers to grade by hand: {waiting} (nbgrader's formgrader, Manual Grading; "
-                     "then run portalit grade again to export them)")
+                     "then run portalit grade again to export them and update those learners' feedback)")
     lines.append(f"grades: {result['csv']}")
     lines.append(f"feedback: {result['feedback']}")
     return "\n".join(lines)
+
+
+def _refresh_feedback(course: Course, assignment: str, rows: dict) -> list[str]:
+    """Rewrites the feedback of every graded submission whose pages show other grades than the
+    gradebook holds (hand grades and comments entered since); returns those learners."""
+    from . import feedback
+
+    updated = []
+    for student, row in rows.items():
+        if row["status"] not in ("graded", "skipped"):
+            continue
+        try:
+            if feedback.refresh(course, assignment, student):
+                updated.append(student)
+        except Exception as e:  # this learner's pages stay as they were; the run goes on
+            row["notes"] = [*row.get("notes", []), f"feedback could not be updated: {type(e).__name__}: {e}"]
+    return sorted(updated)
 
 
 def _num(x) -> str:

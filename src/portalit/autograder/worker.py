@@ -15,7 +15,7 @@ from ..processes import die_with_parent
 from ._process import first_line
 from . import executor, runner, sandbox
 from .course import config_timeout, load_config
-from .feedback import sanitise_folder
+from .feedback import converter as feedback_converter, sanitise_folder
 from .submission import StudentError, sanitise
 
 
@@ -83,7 +83,7 @@ def _scratch_sqlite() -> None:
 
 def _autograde(job: dict, zygote: sandbox.Zygote, timings: dict) -> dict:
     from nbgrader.api import Gradebook
-    from nbgrader.converters import Autograde, GenerateFeedback
+    from nbgrader.converters import Autograde
     from nbgrader.coursedir import CourseDirectory
     from nbgrader.preprocessors import Execute
 
@@ -119,8 +119,7 @@ def _autograde(job: dict, zygote: sandbox.Zygote, timings: dict) -> dict:
         raise StudentError(errors.summary() or "nbgrader produced no autograded notebook")
     timings["autograde_s"], clock = time.perf_counter() - clock, time.perf_counter()
     notes = submission["notes"] + execute.notes
-    feedback = GenerateFeedback(coursedir=coursedir, config=config)
-    feedback.force = True
+    feedback = feedback_converter(coursedir, config)  # a part awaiting a hand grade says so
     try:
         feedback.start()
         sanitise_folder(work / "feedback" / student / assignment)  # learner outputs: nothing that runs or loads
