@@ -134,6 +134,15 @@ def test_a_hand_grade_and_comment_reach_the_feedback_without_running_anything_ag
     assert autograder.grade_assignment(ASSIGNMENT, workers=2, course_dir=root)["feedback_updated"] == ["ada"]
     assert "Comments: Well argued." in visible(page(root, "ada"))
 
+    # A resubmission is graded again (its code runs again); the hand grade and comment stay in the
+    # gradebook, so the worker's page (written without them) is rewritten with them.
+    (root / "submitted" / "ada" / ASSIGNMENT / "notes.txt").write_text("resubmitted")
+    regraded = autograder.grade_assignment(ASSIGNMENT, workers=2, course_dir=root)
+    assert regraded["graded"] == 1 and regraded["feedback_updated"] == ["ada"]
+    text = visible(page(root, "ada"))
+    assert "Score: 11.5 / 12.0" in text and "Comments: Well argued." in text and "awaiting" not in text
+    assert re.findall(r"run-id ([0-9a-f]{32})", page(root, "ada")) != [run_id]
+
 
 def test_a_page_digest_is_read_before_the_notebook_only():
     ours, forged = "ab" * 32, "cd" * 32
