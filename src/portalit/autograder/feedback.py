@@ -130,8 +130,8 @@ Score: {{ cell.metadata.nbgrader.score | float | round(2) }} / {{ cell.metadata.
       <div class="panel-heading">
         <h4>{{ resources.nbgrader.notebook }} (
         {%- if resources.portalit.awaiting -%}
-        Score so far: {{ resources.nbgrader.score | float | round(2) }} / {{ resources.nbgrader.max_score | float | round(2) }};
-        {{ resources.portalit.awaiting | unique | join(", ") }}: AWAITING
+        Score so far: {{ resources.nbgrader.score | float | round(2) }} / {{ resources.nbgrader.max_score | float | round(2) -}}
+        ; {{ resources.portalit.awaiting | unique | join(", ") }}: AWAITING
         {%- else -%}
         Score: {{ resources.nbgrader.score | float | round(2) }} / {{ resources.nbgrader.max_score | float | round(2) }}
         {%- endif -%})</h4>
