@@ -3,6 +3,7 @@ the pattern, and checks that pass a right answer and fail a wrong one (so no pat
 impossible, or as free)."""
 import csv
 import json
+import re
 import shutil
 
 import pytest
@@ -181,3 +182,45 @@ def test_the_new_suites_run_on_the_real_model(local):
     plain, filled = patterns.prefill_json("example")
     result = suite.run_task(suite.Task(filled.name, filled.cases[:2], filled.ask, filled.check, max_tokens=32), local)
     assert all(text.startswith('{"') for text in result.texts) and result.passed == [True, True]
+
+
+def test_lesson_02_reviews_are_balanced_distinct_and_exclude_the_examples():
+    reviews = patterns.REVIEWS
+    assert len(reviews) >= 20 and len({text for text, _ in reviews}) == len(reviews)
+    assert [label for _, label in reviews].count("positive") == len(reviews) // 2
+    assert {label for _, label in patterns.REVIEW_EXAMPLES} == set(patterns.LABELS)
+    shown = {text for text, _ in patterns.REVIEW_EXAMPLES}
+    assert not shown & {text for text, _ in reviews}
+    for case in reviews:
+        other = "negative" if case[1] == "positive" else "positive"
+        assert passes(patterns.same_label, f" {case[1].title()}.", case)
+        assert not passes(patterns.same_label, other, case)
+        assert not passes(patterns.same_label, "positive or negative", case)  # naming both is no answer
+        assert not passes(patterns.same_label, "I cannot say.", case)
+
+
+def test_lesson_02_people_sums_and_capitals_have_twenty_cases_and_checks_that_tell_right_from_wrong():
+    people, shopping, capitals = patterns.people(), patterns.shopping(), patterns.capitals()
+    assert len(people) >= 20 and len(shopping) >= 20 and len(capitals) >= 20
+    for cases in (people, shopping, capitals):
+        assert len({str(case) for case in cases}) == len(cases)
+    for (question, price, quantity, paid), case in zip(patterns.SHOPPING, shopping):
+        assert case == (question, paid - price * quantity) and case[1] > 0
+        assert [int(n) for n in re.findall(r"\d+", question)] == [price, quantity, paid]
+        # an answer that repeats the question, or stops at the total, cannot name the change by accident
+        assert case[1] not in (price, quantity, paid, price * quantity)
+        reading = json.dumps({"price": price, "quantity": quantity, "paid": paid})
+        assert patterns.change_from_json(f"Sure: {reading}") == case[1]
+        assert passes(patterns.states_change, f"{paid} - {price * quantity} = {case[1]} euros", case)
+        assert not passes(patterns.states_change, question, case)
+        assert not passes(patterns.states_change, f"{case[1]}0", case)
+    with pytest.raises(AssertionError, match="paid"):
+        patterns.change_from_json('{"price": 3, "quantity": 2}')
+    for case in people:
+        assert case[1]["name"] in case[0] and str(case[1]["age"]) in case[0] and case[1]["city"] in case[0]
+    for case in capitals:
+        assert patterns.names_city(f"The capital is {case[1]}.", case) and not patterns.names_city("Sydney", case)
+    assert patterns.verdict_agrees("Yes.", ("France", "Paris", True))
+    assert patterns.verdict_agrees("No, it is not.", ("France", "Lyon", False))
+    assert not patterns.verdict_agrees("Yes", ("France", "Lyon", False))
+    assert not passes(patterns.verdict_agrees, "yes or no", ("France", "Paris", True))

@@ -156,3 +156,26 @@ def test_compare_gives_the_paired_difference_and_says_whether_it_is_clear():
     assert (four["ci_low"], four["ci_high"]) == (1.0, 1.0) and four["p_exact"] == 0.125 and not four["distinguishable"]
     with pytest.raises(PortalitError, match="different numbers of cases"):
         suite.compare(result([True]), result([True, False]))
+
+
+def test_describe_compare_puts_the_difference_and_the_exact_test_in_one_line():
+    def result(name, passed):
+        return suite.Result(name, "b", "m", [""] * len(passed), [""] * len(passed), passed, [""] * len(passed), 0.0)
+
+    line = suite.describe_compare(result("plain", [False] * 20), result("pattern", [True] * 18 + [False] * 2))
+    assert line.startswith("pattern vs plain: +0.90 [") and "won 18, lost 0" in line and line.endswith(": clear")
+    four = suite.describe_compare(result("plain", [False] * 4), result("pattern", [True] * 4))
+    assert "[+1.00, +1.00]" in four and "exact p = 0.125" in four and four.endswith("cannot be told apart from luck")
+
+
+def test_head_cuts_a_task_or_a_result_to_its_first_cases():
+    task = capital_task()
+    short = suite.head(task, 1)
+    assert short.cases == CAPITALS[:1] and short.name == task.name and short.max_tokens == task.max_tokens
+    result = suite.Result("t", "b", "m", ["a", "b", "c"], ["A", "B", "C"], [True, False, True], ["", "x", ""], 1.0)
+    first = suite.head(result, 2)
+    assert (first.texts, first.passed, first.score) == (["a", "b"], [True, False], "1/2") and result.score == "2/3"
+    with pytest.raises(PortalitError, match="at least one case"):
+        suite.head(task, 0)
+    with pytest.raises(PortalitError, match="not list"):
+        suite.head([], 2)

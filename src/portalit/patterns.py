@@ -353,3 +353,105 @@ def prefill_json(prompt: str = "spec", prefix: str = '{"', max_tokens: int = 32)
                  max_tokens=max_tokens),
             Task(f"JSON ({prompt}): prefilled {prefix}", cases,
                  lambda case: {"prompt": form.format(case[0]), "prefill": prefix}, valid_person, max_tokens=max_tokens))
+
+
+# Lesson 02, sections 1-4: the cases of its first four patterns (few-shot examples, JSON with
+# validation, decomposition, self-check), 20-24 each so that a difference between two prompts can be
+# told apart from luck. The lesson builds the tasks itself (building one is what it teaches); the
+# cases and checks live here, where tests/test_patterns.py holds them to account. Not among BUILDERS.
+
+# Short product reviews whose label no reader would dispute: one clear opinion each, no sarcasm,
+# no "but". Twelve of each label, alternating.
+REVIEWS = (
+    ("The battery died after two days and support never replied.", "negative"),
+    ("Absolutely love it, works perfectly and arrived early.", "positive"),
+    ("Broke the first time I used it. Waste of money.", "negative"),
+    ("Great value, my kids use it every day.", "positive"),
+    ("The screen is dim and the app keeps crashing.", "negative"),
+    ("Comfortable, light and the sound is fantastic.", "positive"),
+    ("Arrived late and the box was damaged.", "negative"),
+    ("Best purchase I have made this year.", "positive"),
+    ("The zip broke within a week. Very disappointed.", "negative"),
+    ("The colours are bright and the fabric feels soft.", "positive"),
+    ("Far too small and nothing like the picture.", "negative"),
+    ("Setup took two minutes and it has run flawlessly since.", "positive"),
+    ("It smells of plastic and the lid does not close.", "negative"),
+    ("Excellent quality for the price, I would buy it again.", "positive"),
+    ("Stopped charging after a month and the refund took ages.", "negative"),
+    ("My whole family loves it.", "positive"),
+    ("Cheap material, it tore in the first wash.", "negative"),
+    ("Sturdy, well made and easy to clean.", "positive"),
+    ("Loud, slow, and the buttons stick.", "negative"),
+    ("The battery lasts all week. Really impressed!", "positive"),
+    ("The instructions were useless and two parts were missing.", "negative"),
+    ("Friendly seller, and the item was exactly as described.", "positive"),
+    ("Do not buy this, it leaked all over my bag.", "negative"),
+    ("It fits perfectly and looks even better than the photos.", "positive"),
+)
+# The two solved examples of section 1 (never among REVIEWS): one of each label.
+REVIEW_EXAMPLES = (("Fast delivery and it works great.", "positive"), ("I returned it, it never worked.", "negative"))
+
+
+def same_label(answer: str, case) -> bool:
+    """The answer names exactly one of positive/negative, and it is the case's label (the last item);
+    an answer naming both, or neither, fails with the reason."""
+    return grading.check_label(answer, LABELS) == case[-1]
+
+
+def people() -> list[tuple[str, dict]]:
+    """(sentence, {"name", "age", "city"}): 20 invented people, one sentence each (data/patterns/people.csv)."""
+    return [(r["sentence"], {"name": r["name"], "age": int(r["age"]), "city": r["city"]}) for r in _rows("people")]
+
+
+# (question, price, quantity, paid): one-step shopping sums. The change is never a number the question
+# writes, nor the total price, so an answer that only repeats the question cannot pass by accident.
+SHOPPING = (
+    ("Tickets cost 7 euros each. Ana buys 3 tickets and pays with a 50 euro note. How much change does she get?", 7, 3, 50),
+    ("A notebook costs 6 euros. Ben buys 3 notebooks and pays with a 20 euro note. How much change does he get?", 6, 3, 20),
+    ("Pencils cost 2 euros each. Chloe buys 7 pencils and pays with a 20 euro note. How much change does she get?", 2, 7, 20),
+    ("A sandwich costs 4 euros. David buys 3 sandwiches and pays with a 20 euro note. How much change does he get?", 4, 3, 20),
+    ("Postcards cost 3 euros each. Emma buys 4 postcards and pays with a 20 euro note. How much change does she get?", 3, 4, 20),
+    ("A mug costs 7 euros. Farid buys 2 mugs and pays with a 20 euro note. How much change does he get?", 7, 2, 20),
+    ("Bus tickets cost 4 euros each. Gita buys 2 bus tickets and pays with a 20 euro note. How much change does she get?", 4, 2, 20),
+    ("A candle costs 6 euros. Hugo buys 4 candles and pays with a 50 euro note. How much change does he get?", 6, 4, 50),
+    ("Plant pots cost 9 euros each. Ines buys 2 plant pots and pays with a 50 euro note. How much change does she get?", 9, 2, 50),
+    ("A scarf costs 12 euros. Jack buys 3 scarves and pays with a 50 euro note. How much change does he get?", 12, 3, 50),
+    ("Tickets cost 8 euros each. Kira buys 5 tickets and pays with a 50 euro note. How much change does she get?", 8, 5, 50),
+    ("A notebook costs 3 euros. Leo buys 3 notebooks and pays with a 10 euro note. How much change does he get?", 3, 3, 10),
+    ("Pencils cost 4 euros each. Mina buys 6 pencils and pays with a 50 euro note. How much change does she get?", 4, 6, 50),
+    ("A sandwich costs 6 euros. Nils buys 6 sandwiches and pays with a 50 euro note. How much change does he get?", 6, 6, 50),
+    ("Postcards cost 2 euros each. Olga buys 8 postcards and pays with a 20 euro note. How much change does she get?", 2, 8, 20),
+    ("A mug costs 11 euros. Pablo buys 4 mugs and pays with a 100 euro note. How much change does he get?", 11, 4, 100),
+    ("Bus tickets cost 3 euros each. Rosa buys 7 bus tickets and pays with a 50 euro note. How much change does she get?", 3, 7, 50),
+    ("A candle costs 9 euros. Sami buys 3 candles and pays with a 50 euro note. How much change does he get?", 9, 3, 50),
+    ("Plant pots cost 7 euros each. Tara buys 4 plant pots and pays with a 50 euro note. How much change does she get?", 7, 4, 50),
+    ("A scarf costs 8 euros. Umar buys 2 scarves and pays with a 20 euro note. How much change does he get?", 8, 2, 20),
+)
+
+
+def shopping() -> list[tuple[str, int]]:
+    """(question, change in euros) for each of SHOPPING: the change is computed, not typed in."""
+    return [(question, paid - price * quantity) for question, price, quantity, paid in SHOPPING]
+
+
+def states_change(answer: str, case) -> bool:
+    """The answer writes the change as a number (anywhere: "29", "29 euros", "50 - 21 = 29")."""
+    return grading.contains(answer, str(case[1]))
+
+
+def capitals() -> list[tuple[str, str]]:
+    """(country, capital): 24 countries (data/patterns/capitals.csv)."""
+    return [(r["country"], r["capital"]) for r in _rows("capitals")]
+
+
+def change_from_json(text: str) -> int:
+    """The code half of decomposition: paid - price * quantity, from the model's JSON reading of the
+    question (CheckFailed, with the reason, when the JSON or a number is missing)."""
+    numbers = grading.check_json(text, {"price": (int, float), "quantity": (int, float), "paid": (int, float)})
+    return numbers["paid"] - numbers["price"] * numbers["quantity"]
+
+
+def verdict_agrees(answer: str, claim) -> bool:
+    """A yes/no verdict on a claim (country, proposed answer, right by the code check): passes when
+    "yes" matches the code check's verdict. An answer naming both or neither fails."""
+    return (grading.check_label(answer, ["yes", "no"]) == "yes") == bool(claim[-1])

@@ -10,6 +10,7 @@ A score on 4-24 cases is a small sample: `wilson` gives its 95% interval, `const
 answer that ignores the input ("always yes", "always the first label") as a baseline to beat,
 `swap_labels` asks again with the labels named in the other order, and `compare` gives the paired
 difference between two prompts on the same cases with its 95% bootstrap interval.
+`describe_compare` puts that difference and its exact McNemar test in one line.
 `ask` may return `prefill=`: the first words of the answer, which the model continues
 (portalit.prefill; local backends only).
 """
@@ -212,6 +213,28 @@ def compare(a: Result, b: Result) -> dict:
     out.update(gained=gained, lost=lost, p_exact=mcnemar_exact(gained, lost))
     out["distinguishable"] = (out["ci_low"] > 0 or out["ci_high"] < 0) and out["p_exact"] < 0.05
     return out
+
+
+def head(item, n: int):
+    """A Task or a Result cut to its first `n` cases: a quick run of a suite on another backend,
+    and the same cases of a run already made, to set beside it."""
+    if n < 1:
+        raise PortalitError(f"head needs at least one case, got n={n}")
+    if isinstance(item, Task):
+        return Task(item.name, item.cases[:n], item.ask, item.check, item.finish, item.max_tokens)
+    if isinstance(item, Result):
+        return Result(item.task, item.backend, item.model, item.texts[:n], item.answers[:n], item.passed[:n],
+                      item.reasons[:n], item.seconds, dict(item.usage))
+    raise PortalitError(f"head cuts a suite.Task or a suite.Result, not {type(item).__name__}")
+
+
+def describe_compare(first: Result, second: Result) -> str:
+    """`compare` in one line: second's rate minus first's on the same cases, its 95% bootstrap
+    interval, the cases second won and lost against first, the exact McNemar p and the verdict."""
+    d = compare(first, second)
+    verdict = "clear" if d["distinguishable"] else "cannot be told apart from luck"
+    return (f"{second.task} vs {first.task}: {d['effect']:+.2f} [{d['ci_low']:+.2f}, {d['ci_high']:+.2f}], "
+            f"won {d['gained']}, lost {d['lost']}, exact p = {d['p_exact']:.3g}: {verdict}")
 
 
 def mcnemar_exact(gained: int, lost: int) -> float:
