@@ -91,3 +91,18 @@ def test_the_installed_router_answers_through_the_shared_client_as_measured():
     assert compare.accuracy(answers, heldout) == report["gguf"]
     done = run_cli("chat", "--model", NAME, "--temperature", "0", "How do I compute the cosine similarity of two word vectors?")
     assert done.returncode == 0 and data.lesson_of(done.stdout) is not None
+
+
+@pytest.mark.slow
+def test_batched_answers_equal_answers_one_at_a_time():
+    """Scoring runs in left-padded batches; each answer must be the one its chat gets alone. A fresh
+    adapter trained one epoch on a few questions makes the answers differ from question to question."""
+    from portalit import tune
+
+    model, tokenizer = tune.base()
+    tuned, _ = train.train(__import__("copy").deepcopy(model), tokenizer, tune.load("train")[:9],
+                           train.Settings(epochs=1, variants=0))
+    chats = [data.tuned_messages(e.question) for e in tune.load("heldout")[::7]]  # 15, of varied lengths
+    alone = [train.answer(tuned, tokenizer, chat) for chat in chats]
+    assert train.answers(tuned, tokenizer, chats, batch=4) == alone
+    assert len(set(alone)) > 1  # not one constant answer, which any padding bug would also reproduce

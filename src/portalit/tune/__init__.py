@@ -47,7 +47,7 @@ def quick(training: list[Example], heldout: list[Example] | None = None, epochs:
     settings = train.Settings(epochs=epochs, seed=seed)
     started = time.perf_counter()
     tuned, seconds = train.train(copy.deepcopy(model), tokenizer, training, settings, progress=progress)
-    answers = [train.answer(tuned, tokenizer, tuned_messages(e.question)) for e in heldout]
+    answers = train.answers(tuned, tokenizer, [tuned_messages(e.question) for e in heldout])
     return {"accuracy": compare.accuracy(answers, heldout), "by_lesson": compare.by_lesson(answers, heldout),
             "answers": answers,
             "train_seconds": seconds, "examples": len(training),

@@ -116,7 +116,7 @@ def run(settings: train.Settings = train.Settings(), per_lesson: int | None = No
     pristine = copy.deepcopy(base)  # the control trains on an untouched copy
 
     tuned, result["train_seconds"] = train.train(base, tokenizer, training, settings, progress=say)
-    lora_answers = [train.answer(tuned, tokenizer, data.tuned_messages(e.question)) for e in heldout]
+    lora_answers = train.answers(tuned, tokenizer, [data.tuned_messages(e.question) for e in heldout])
     result["lora"] = accuracy(lora_answers, heldout)
     result["lora_by_lesson"] = by_lesson(lora_answers, heldout)
     say(f"LoRA {result['lora']:.2f}; converting the adapter to GGUF")
@@ -138,8 +138,8 @@ def run(settings: train.Settings = train.Settings(), per_lesson: int | None = No
 
         say("the control: the same training on shuffled labels")
         control, _ = train.train(pristine, tokenizer, data.shuffled(training, settings.seed), settings, progress=say)
-        result["shuffled"] = accuracy([train.answer(control, tokenizer, data.tuned_messages(e.question))
-                                       for e in heldout], heldout)
+        result["shuffled"] = accuracy(train.answers(control, tokenizer, [data.tuned_messages(e.question)
+                                                                         for e in heldout]), heldout)
         del control, pristine
         base_engine.llm.close()
         result["total_seconds"] = round(time.perf_counter() - started, 1)
