@@ -12,7 +12,7 @@ answer that ignores the input ("always yes", "always the first label") as a base
 difference between two prompts on the same cases with its 95% bootstrap interval.
 `describe_compare` puts that difference and its exact McNemar test in one line.
 `ask` may return `prefill=`: the first words of the answer, which the model continues
-(portalit.prefill; local backends only).
+(portalit.prefill: local backends, or a server that says it continues a final assistant message).
 """
 from __future__ import annotations
 
