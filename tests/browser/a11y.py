@@ -1,4 +1,5 @@
-"""Accessibility checks inside the browser: axe-core on a widget's DOM, and Tab walks through its controls.
+"""Accessibility checks inside the browser: axe-core on a widget's DOM, Tab walks through its controls,
+and what a screen reader is given (the accessibility tree: aria snapshots, Chromium's live regions).
 
 axe-core comes from the PyPI package axe-playwright-python (pinned in requirements.txt and in
 pyproject's test extra), which ships axe.min.js: `make test` installs it like any other dependency,
@@ -6,6 +7,8 @@ nothing is downloaded at run time. Only the script file is used; the run itself 
 scan is scoped to one widget's element.
 """
 from __future__ import annotations
+
+import re
 
 from axe_playwright_python.base import AXE_FILE_PATH
 
@@ -119,3 +122,71 @@ def select_all_and_type(page, text: str) -> None:
     page.keyboard.press("Backspace")
     page.keyboard.type(text)
 
+
+
+# What a screen reader is given: the accessibility tree, not a screen reader (none can run here).
+# Roles a user operates: each must be announced with a name of its own.
+CONTROL_ROLES = ("button", "checkbox", "combobox", "listbox", "radio", "searchbox", "slider", "spinbutton",
+                 "switch", "textbox")
+_NODE = re.compile(r'^\s*- (?P<role>[a-z]+)(?: "(?P<name>(?:[^"\\]|\\.)*)")?')
+
+
+def plain_tree(snapshot: str) -> str:
+    """An aria snapshot with YAML's quoting taken off (`- 'checkbox "a: b"'` reads `- checkbox "a: b"`),
+    so that one pattern matches a name whatever characters it holds."""
+    import yaml
+
+    def lines(nodes, indent):
+        for node in nodes:
+            if isinstance(node, dict):
+                for key, value in node.items():
+                    if isinstance(value, list):
+                        yield f"{indent}- {key}:"
+                        yield from lines(value, indent + "  ")
+                    else:
+                        yield f"{indent}- {key}: {value}" if value is not None else f"{indent}- {key}:"
+            else:
+                yield f"{indent}- {node}"
+
+    return "\n".join(lines(yaml.safe_load(snapshot) or [], ""))
+
+
+def heard_controls(tree: str) -> list[tuple[str, str]]:
+    """(role, accessible name) of every control in an aria snapshot, in reading order ('' when unnamed)."""
+    found = []
+    for line in tree.splitlines():
+        match = _NODE.match(line)
+        if match and match["role"] in CONTROL_ROLES:
+            found.append((match["role"], match["name"] or ""))
+    return found
+
+
+def placeholders(widget) -> set[str]:
+    """The placeholder texts inside a widget: a control whose only name is one of them has no label."""
+    return set(widget.evaluate("root => [...root.querySelectorAll('[placeholder]')].map(e => e.placeholder)"))
+
+
+def live_region(locator) -> tuple[str, str] | None:
+    """Chromium's own view (over CDP, as it tells assistive technology) of the live region around
+    `locator`'s element: (politeness, role of the region), e.g. ('polite', 'generic') or
+    ('assertive', 'alert'); None when a change there would not be announced."""
+    page = locator.page
+    cdp = page.context.new_cdp_session(page)
+    try:
+        locator.evaluate("e => e.setAttribute('data-portalit-ax', '')")
+        root = cdp.send("DOM.getDocument", {"depth": 0})["root"]["nodeId"]
+        node = cdp.send("DOM.querySelector", {"nodeId": root, "selector": "[data-portalit-ax]"})["nodeId"]
+        backend = cdp.send("DOM.describeNode", {"nodeId": node})["node"]["backendNodeId"]
+        # With fetchRelatives the answer holds the element's node and all its ancestors.
+        nodes = cdp.send("Accessibility.getPartialAXTree", {"backendNodeId": backend, "fetchRelatives": True})["nodes"]
+    finally:
+        locator.evaluate("e => e.removeAttribute('data-portalit-ax')")
+        cdp.detach()
+    by_id = {n["nodeId"]: n for n in nodes}
+    here = next((n for n in nodes if n.get("backendDOMNodeId") == backend), None)
+    while here is not None:
+        properties = {p["name"]: p["value"].get("value") for p in here.get("properties", [])}
+        if properties.get("live") in ("polite", "assertive"):
+            return properties["live"], here["role"]["value"]
+        here = by_id.get(here.get("parentId"))
+    return None

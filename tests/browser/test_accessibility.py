@@ -6,13 +6,20 @@ One notebook holds every widget, so the whole file costs one kernel start; the t
 order against that page. States: initial, result (after a keyboard action), error (bad input),
 busy (while a call runs: only PromptLab and EmbeddingMap's UMAP work in the background; the other
 widgets answer within the same kernel message and never show a busy state).
+
+The last two tests check what a screen reader is given, not a screen reader (none can run here: no
+desktop, no AT-SPI): the accessibility tree, as Playwright's aria snapshot computes it from the page
+(roles, names, values, by the WAI-ARIA and HTML-AAM rules), and Chromium's own tree read over CDP
+for live regions (whether a change is announced). The snapshots are saved as
+test-artifacts/browser/aria-*.yml.
 """
 import re
 
 import pytest
 
-from .a11y import Audit, controls, select_all_and_type, tab_through, violations
-from .conftest import open_and_run_all, shot
+from .a11y import (Audit, controls, heard_controls, live_region, placeholders, plain_tree, select_all_and_type,
+                   tab_through, violations)
+from .conftest import SHOTS, open_and_run_all, shot
 
 pytestmark = pytest.mark.browser
 
@@ -279,3 +286,224 @@ def test_checklist(notebook):
     expect(verdict).not_to_have_text(before)
     audit.check(box, "result")
     audit.assert_clean()
+
+
+class Hearing:
+    """What a screen-reader user is given, widget by widget: the aria snapshot (saved beside the
+    screenshots) checked for lines, controls named by their labels, and live regions; every miss is
+    collected, so that one run reports them all."""
+
+    def __init__(self):
+        self.misses: list[str] = []
+
+    def tree(self, locator, name: str) -> str:
+        snapshot = locator.aria_snapshot()
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        (SHOTS / f"aria-{name}.yml").write_text(snapshot)
+        return plain_tree(snapshot)
+
+    def has(self, tree: str, where: str, *patterns: str) -> None:
+        """Each pattern (a regex) matches somewhere in the tree."""
+        for pattern in patterns:
+            if not re.search(pattern, tree, re.MULTILINE):
+                self.misses.append(f"{where}: nothing in the tree matches {pattern!r}")
+
+    def controls(self, widget, tree: str, where: str, expected: list[tuple[str, str]]) -> None:
+        """Every control is announced with a name that is not only its placeholder; `expected`
+        (role regex, exact name) are all there."""
+        heard, hints = heard_controls(tree), placeholders(widget)
+        for role, name in heard:
+            if not name.strip():
+                self.misses.append(f"{where}: a {role} with no name")
+            elif name in hints:
+                self.misses.append(f"{where}: {role} {name!r} is named only by its placeholder")
+        for role, name in expected:
+            if not any(re.fullmatch(role, r) and n == name for r, n in heard):
+                self.misses.append(f"{where}: no {role} named {name!r} among {heard}")
+
+    def announced(self, locator, where: str, politeness: str = "polite") -> None:
+        """The element sits in a live region Chromium announces (role alert: 'assertive')."""
+        region = live_region(locator)
+        if region is None or region[0] != politeness:
+            self.misses.append(f"{where}: not in a {politeness} live region (Chromium says {region})")
+
+    def figures(self, widget, where: str, names: list[str], min_rows: list[int]) -> None:
+        """Each figure frame is a `figure` named by `names[i]` (regex) with its data as a table of at
+        least `min_rows[i]` rows (the header row included), once its disclosure is open."""
+        frames = widget.locator(".portalit-figure")
+        if frames.count() != len(names):
+            self.misses.append(f"{where}: {frames.count()} figure frames, expected {len(names)}")
+            return
+        for i, (name, rows) in enumerate(zip(names, min_rows)):
+            frame = frames.nth(i)
+            frame.locator("details.portalit-plot-data").evaluate("d => { d.open = true; }")
+            tree = self.tree(frame, f"{where}-figure-{i}")
+            self.has(tree, f"{where} figure {i}", rf'^\s*- figure "{name}', r'^\s*- table "')
+            found = len(re.findall(r"^\s*- row\b", tree, re.MULTILINE))
+            if found < rows:
+                self.misses.append(f"{where} figure {i}: its table has {found} rows, expected at least {rows}")
+
+    def assert_clean(self) -> None:
+        assert not self.misses, f"{len(self.misses)} thing(s) a screen reader is not given:\n" + "\n".join(self.misses)
+
+
+def enter(locator, text: str) -> None:
+    """Types `text` into a box and sends it with Enter (the boxes report on Enter or blur)."""
+    locator.fill(text)
+    locator.press("Enter")
+
+
+def test_what_a_screen_reader_is_given(notebook):
+    """For each widget, its accessibility tree: controls by role and label, results and errors in
+    live regions, figures named with their data as a table."""
+    from playwright.sync_api import expect
+
+    from portalit import costs
+    from portalit.checklist import QUESTIONS, assess
+
+    page, hear = notebook, Hearing()
+    combo = "combobox|textbox"  # ipywidgets' Combobox is an <input list=...>: either is announced as a text box
+
+    # BackendPicker: the backend choices are options of a named select; the active backend is live.
+    picker = page.locator(".portalit-backend-picker")
+    expect(picker.locator(".portalit-active-backend")).to_have_text("local-cpu", timeout=120_000)
+    tree = hear.tree(picker, "backend-picker")
+    hear.controls(picker, tree, "BackendPicker", [("combobox", "Backend"), (combo, "Model"),
+                                                  ("button", "Check again")])
+    hear.has(tree, "BackendPicker", *[rf'^\s*- option "{name} — (not )?ready"( \[selected\])?$'
+                                      for name in ("local-cpu", "local-gpu", "server", "cloud")],
+             r'option "local-cpu — (not )?ready" \[selected\]', r"Active: local-cpu ·")
+    hear.announced(picker.locator(".portalit-active"), "BackendPicker active line")
+    hear.announced(picker.locator(".portalit-latency"), "BackendPicker last call")
+
+    # PromptLab: its answer is announced by the status line (run one if no test before did).
+    lab = page.locator(".portalit-prompt-lab")
+    status = lab.get_by_role("status")
+    if "Answered" not in (status.text_content() or ""):
+        lab.get_by_label("User prompt", exact=True).fill("Which city is the capital of France?")
+        lab.get_by_role("button", name="Run", exact=True).click()
+    expect(status).to_contain_text("Answered", timeout=120_000)
+    tree = hear.tree(lab, "prompt-lab")
+    hear.controls(lab, tree, "PromptLab", [("textbox", "System prompt"), ("textbox", "User prompt"),
+                                           ("spinbutton", "Temperature (0–2)"), ("spinbutton", "Max tokens"),
+                                           ("checkbox", "Compare with a second backend"), ("button", "Run")])
+    hear.has(tree, "PromptLab", r"^\s*- status: Answered \(")
+    hear.announced(status, "PromptLab status")
+
+    # AnalogyExplorer: the three words, the answer said when it is solved, its figure, its error.
+    analogy = page.locator(".portalit-analogy")
+    for label, word in (("Start word", "paris"), ("Subtract", "france"), ("Add", "italy")):
+        enter(analogy.get_by_label(label, exact=True), word)
+    expect(analogy.locator(".portalit-top-answer")).to_have_text("rome", timeout=60_000)
+    tree = hear.tree(analogy, "analogy")
+    hear.controls(analogy, tree, "AnalogyExplorer", [
+        ("textbox", "Start word"), ("textbox", "Subtract"), ("textbox", "Add"), ("button", "Solve"),
+        ("combobox", "Method"), ("spinbutton", "Top k"), ("checkbox", "Exclude the three input words")])
+    hear.has(tree, "AnalogyExplorer", r'textbox "Start word":\n\s+- /placeholder: e\.g\. king\n\s+- text: paris$',
+             r"paris − france \+ italy ≈ rome")
+    hear.announced(analogy.locator(".portalit-top-answer"), "AnalogyExplorer answer")
+    hear.figures(analogy, "analogy", ["Scatter plot: france → italy and paris → rome"], [5])
+    enter(analogy.get_by_label("Start word", exact=True), "pariss")
+    expect(analogy.get_by_role("alert")).to_contain_text("unknown word 'pariss'")
+    hear.has(hear.tree(analogy, "analogy-error"), "AnalogyExplorer error", r"^\s*- alert: .*unknown word 'pariss'")
+    hear.announced(analogy.get_by_role("alert"), "AnalogyExplorer error", "assertive")
+
+    # EmbeddingMap: a point found by typing, its neighbours said; the map as a table; the broken one's error.
+    emap, broken_map = page.locator(".portalit-embedding-map").nth(0), page.locator(".portalit-embedding-map").nth(1)
+    expect(emap.locator(".portalit-plot")).to_have_attribute("aria-label", re.compile("15 texts"), timeout=120_000)
+    enter(emap.get_by_label("Find a point", exact=True), "2: The puppy chewed my shoes.")
+    expect(emap.locator(".portalit-selected")).to_have_text("The puppy chewed my shoes.")
+    tree = hear.tree(emap, "embedding-map")
+    hear.controls(emap, tree, "EmbeddingMap", [("combobox", "Projection"), ("checkbox", "Colour by label"),
+                                               ("spinbutton", "Neighbours to list"), (combo, "Find a point")])
+    hear.has(tree, "EmbeddingMap", r"Selected: The puppy chewed my shoes\.")
+    hear.announced(emap.locator(".portalit-selected"), "EmbeddingMap selection")
+    hear.figures(emap, "embedding-map", [r"[^\"]*15 texts"], [16])
+    hear.has(hear.tree(broken_map, "embedding-map-error"), "EmbeddingMap error",
+             r"^\s*- alert: .*wrap it in a list")
+    hear.announced(broken_map.get_by_role("alert"), "EmbeddingMap error", "assertive")
+
+    # AlignmentView: the scores said, a found item's neighbours said, both figures as tables.
+    view, broken_view = page.locator(".portalit-alignment").nth(0), page.locator(".portalit-alignment").nth(1)
+    expect(view.locator(".portalit-alignment-summary")).to_contain_text("NN", timeout=60_000)
+    enter(view.get_by_label("Item", exact=True), "5: france")
+    expect(view.locator(".portalit-selected")).to_have_text("france")
+    tree = hear.tree(view, "alignment")
+    hear.controls(view, tree, "AlignmentView", [
+        ("spinbutton", "Neighbours k"), ("checkbox", "Rotate the left map onto the right (Procrustes)"),
+        (combo, "Item")])
+    hear.has(tree, "AlignmentView", r"Mutual \d-NN", r"Selected: france")
+    hear.announced(view.locator(".portalit-alignment-summary"), "AlignmentView scores")
+    hear.announced(view.locator(".portalit-selected"), "AlignmentView selection")
+    hear.figures(view, "alignment", [r"[^\"]+", r"[^\"]+"], [2, 11])
+    hear.has(hear.tree(broken_view, "alignment-error"), "AlignmentView error",
+             r"^\s*- alert: .*X has 10 items but Y has 9")
+    hear.announced(broken_view.get_by_role("alert"), "AlignmentView error", "assertive")
+
+    # CostCalculator: the two speeds by their labels; the new totals said after a change.
+    calc = page.locator(".portalit-costs")
+    enter(calc.get_by_label("Cloud model", exact=True), "openai/gpt-4o-mini")
+    enter(calc.get_by_label("Decode (answer tokens/s)", exact=True), "4000")
+    enter(calc.get_by_label("Prefill (prompt tokens/s)", exact=True), "30000")
+    share = float(calc.get_by_label("Share of prompt tokens (0–1)", exact=True).input_value())
+    mixed = f"{costs.owned_tokens_per_s(4000, 30000, share):,.0f}"
+    expect(calc.locator(".portalit-mixed-rate")).to_have_text(mixed, timeout=60_000)
+    tree = hear.tree(calc, "costs")
+    hear.controls(calc, tree, "CostCalculator", [
+        (combo, "Cloud model"), ("spinbutton", "Monthly tokens (millions)"),
+        ("spinbutton", "Share of prompt tokens (0–1)"), ("spinbutton", "GPU $ per hour"),
+        ("spinbutton", "Decode (answer tokens/s)"), ("spinbutton", "Prefill (prompt tokens/s)"),
+        ("checkbox", "GPU on all month (else paid per busy hour)")])
+    hear.has(tree, "CostCalculator", r'spinbutton "Decode \(answer tokens/s\)": "?4000',
+             r'spinbutton "Prefill \(prompt tokens/s\)": "?30000', rf"one GPU gets through {mixed} tokens/s")
+    hear.announced(calc.locator(".portalit-cost-summary"), "CostCalculator summary")
+    hear.figures(calc, "costs", [rf"Line chart, log scales: monthly cost of openai/gpt-4o-mini \(cloud\) and of an "
+                                 rf"owned GPU at {mixed} tokens/s"], [81])
+    enter(calc.get_by_label("Cloud model", exact=True), "no-such/model")
+    expect(calc.get_by_role("alert")).to_be_visible()
+    hear.has(hear.tree(calc, "costs-error"), "CostCalculator error", r"^\s*- alert: .*no-such/model")
+    hear.announced(calc.get_by_role("alert"), "CostCalculator error", "assertive")
+
+    # Checklist: every question a named tick box; the verdict said on every tick.
+    box = page.locator(".portalit-checklist")
+    second = box.get_by_role("checkbox").nth(1)
+    second.focus()
+    page.keyboard.press("Space")
+    answers = {q.key: box.get_by_role("checkbox", name=q.text, exact=True).is_checked() for q in QUESTIONS}
+    verdict = assess(answers).summary
+    expect(box.locator(".portalit-checklist-verdict b")).to_have_text(verdict)
+    tree = hear.tree(box, "checklist")
+    hear.controls(box, tree, "Checklist", [("checkbox", q.text) for q in QUESTIONS])
+    hear.has(tree, "Checklist", re.escape(verdict))
+    hear.announced(box.locator(".portalit-checklist-verdict"), "Checklist verdict")
+    hear.assert_clean()
+
+
+def test_screen_reader_checks_can_fail(notebook):
+    """The checks above see a missing label and a silenced live region (put back afterwards)."""
+    from playwright.sync_api import expect
+
+    calc, hear = notebook.locator(".portalit-costs"), Hearing()
+    decode = calc.get_by_label("Decode (answer tokens/s)", exact=True)
+    expect(decode).to_be_visible()
+    box = decode.element_handle()  # the label-based locator finds nothing once the label is gone
+    box.evaluate("e => { window.__portalitLabel = e.labels[0]; window.__portalitLabel.remove(); }")
+    try:
+        hear.controls(calc, plain_tree(calc.aria_snapshot()), "no label",
+                      [("spinbutton", "Decode (answer tokens/s)")])
+    finally:
+        box.evaluate("e => e.before(window.__portalitLabel)")
+    assert any("spinbutton with no name" in m for m in hear.misses), hear.misses
+    assert any("no spinbutton named 'Decode (answer tokens/s)'" in m for m in hear.misses), hear.misses
+    expect(decode).to_be_visible()  # the label is back
+
+    hear.misses.clear()
+    region = notebook.locator(".portalit-checklist .portalit-live")
+    expect(region).not_to_be_empty()
+    region.evaluate("e => e.setAttribute('aria-live', 'off')")
+    try:
+        hear.announced(region, "silenced")
+    finally:
+        region.evaluate("e => e.setAttribute('aria-live', 'polite')")
+    assert hear.misses and "not in a polite live region" in hear.misses[0], hear.misses
+    assert live_region(region) == ("polite", "generic")
