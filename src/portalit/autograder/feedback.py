@@ -69,7 +69,7 @@ def page_digest(page: str) -> str | None:
 
 
 class MarkAwaitingGrades(Preprocessor):
-    """Marks each graded cell that waits for a hand grade (cell.metadata.portalit.awaiting_grade) and
+    """Marks each graded cell that waits for a hand grade (cell.metadata['portalit']['awaiting_grade']) and
     puts the page's grades digest and the waiting parts in resources["portalit"]. Reads the gradebook only."""
 
     enabled = Bool(True).tag(config=True)
@@ -105,7 +105,7 @@ def _part_name(cell) -> str:
 TEMPLATE = """{%- extends 'index.html.j2' -%}
 
 {%- macro part_score(cell) -%}
-{%- if cell.metadata.portalit and cell.metadata.portalit.awaiting_grade -%}
+{%- if cell.metadata['portalit'] and cell.metadata['portalit']['awaiting_grade'] -%}
 {{ 'written answer' if cell.cell_type == 'markdown' else 'answer' }}: AWAITING (
 {{- cell.metadata.nbgrader.points | float | round(2) }} points)
 {%- else -%}
@@ -124,14 +124,14 @@ Score: {{ cell.metadata.nbgrader.score | float | round(2) }} / {{ cell.metadata.
 {% block body %}
 <body>
   <a name="top"></a>
-  <div hidden id="portalit-grades" data-grades="{{ resources.portalit.grades_digest }}"></div>
+  <div hidden id="portalit-grades" data-grades="{{ resources['portalit']['grades_digest'] }}"></div>
   <div class="container">
     <div class="panel panel-default">
       <div class="panel-heading">
         <h4>{{ resources.nbgrader.notebook }} (
-        {%- if resources.portalit.awaiting -%}
+        {%- if resources['portalit']['awaiting'] -%}
         Score so far: {{ resources.nbgrader.score | float | round(2) }} / {{ resources.nbgrader.max_score | float | round(2) -}}
-        ; {{ resources.portalit.awaiting | unique | join(", ") }}: AWAITING
+        ; {{ resources['portalit']['awaiting'] | unique | join(", ") }}: AWAITING
         {%- else -%}
         Score: {{ resources.nbgrader.score | float | round(2) }} / {{ resources.nbgrader.max_score | float | round(2) }}
         {%- endif -%})</h4>
@@ -170,7 +170,7 @@ Score: {{ cell.metadata.nbgrader.score | float | round(2) }} / {{ cell.metadata.
 {%- endblock body %}
 
 {% block markdowncell scoped %}
-{%- if cell.metadata.portalit and cell.metadata.portalit.awaiting_grade -%}
+{%- if cell.metadata['portalit'] and cell.metadata['portalit']['awaiting_grade'] -%}
 <div class="cell border-box-sizing text_cell rendered">
   {{ self.empty_in_prompt() }}
   <div class="panel panel-primary nbgrader_cell">
@@ -189,7 +189,7 @@ Score: {{ cell.metadata.nbgrader.score | float | round(2) }} / {{ cell.metadata.
 {% endblock markdowncell %}
 
 {% block input %}
-{%- if cell.metadata.portalit and cell.metadata.portalit.awaiting_grade -%}
+{%- if cell.metadata['portalit'] and cell.metadata['portalit']['awaiting_grade'] -%}
   <div class="panel panel-primary nbgrader_cell">
     {{ waiting_heading(cell) }}
     <div class="panel-body">
